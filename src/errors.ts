@@ -1,0 +1,48 @@
+/** Codes carried by {@link TokenStoreError}. Compare against these, never against messages. */
+export const TokenStoreErrorCode = {
+  /** The argument is not a token object (it lacks the official accessor methods). */
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  /** An id argument is not a non-empty string. */
+  INVALID_ID: 'INVALID_ID',
+  /** The token names a user, id or client but carries no grant, refresh or access token to store. */
+  NOTHING_TO_SAVE: 'NOTHING_TO_SAVE',
+  /** The token's id belongs to a stored row of another user. */
+  ID_CONFLICT: 'ID_CONFLICT',
+  /** The underlying storage (database, file, …) failed; `cause` holds the driver's error. */
+  STORAGE_FAILURE: 'STORAGE_FAILURE',
+  /** The store was used after `close()`. */
+  CLOSED: 'CLOSED',
+} as const;
+
+export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];
+
+/**
+ * The one error type every store raises. A failed call leaves the stored data as it was.
+ *
+ * @example
+ * ```ts
+ * import { isTokenStoreError, TokenStoreErrorCode } from 'zoho-token-store';
+ * try {
+ *   await store.saveToken(token);
+ * } catch (error) {
+ *   if (isTokenStoreError(error) && error.code === TokenStoreErrorCode.STORAGE_FAILURE) retryLater();
+ *   else throw error;
+ * }
+ * ```
+ */
+export class TokenStoreError extends Error {
+  override readonly name = 'TokenStoreError';
+  readonly code: TokenStoreErrorCode;
+
+  constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True for a {@link TokenStoreError}, also one from another copy of this package (matched by name). */
+export function isTokenStoreError(value: unknown): value is TokenStoreError {
+  return (
+    value instanceof Error && value.name === 'TokenStoreError' && typeof (value as TokenStoreError).code === 'string'
+  );
+}

@@ -1,0 +1,10 @@
+export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
+export { belongsTo, lookupKeys } from './store/matching.js';
+export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
+export type { StoreOptions } from './store/record-token-store.js';
+export { RecordTokenStore } from './store/record-token-store.js';
+export type { TokenStore } from './store/token-store.js';
+export type { OAuthTokenFields, TokenLike, UserSignatureLike } from './token/oauth-token.js';
+export { OAuthToken, UserSignature } from './token/oauth-token.js';
+export type { TokenRecord } from './token/token-record.js';
+export { fillToken, isTokenLike, recordOf, TOKEN_COLUMNS } from './token/token-record.js';
