@@ -1,0 +1,166 @@
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
+import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
+import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+
+/** Options for {@link SQLiteStore}. */
+export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+  /** Database file; `':memory:'` keeps tokens in RAM (the article's in-memory variant). Default `zohooauth.db`. */
+  path?: string;
+  /** Table name (letters, digits, underscores). Default `oauthtoken`, the official DBStore's. */
+  table?: string;
+  /** How long a writer waits for another process's write lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** An open better-sqlite3 database to use instead of opening `path`; the store will not close it. */
+  database?: BetterSqlite3.Database;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
+const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
+// Identifiers come from constants and a validated table name; every value is a bound parameter.
+const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS ${c.field}`).join(', ');
+const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
+const PARAM_LIST = TOKEN_COLUMNS.map((c) => `@${c.field}`).join(', ');
+const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
+  .map((c) => `${c.column} = @${c.field}`)
+  .join(', ');
+
+function loadDriver(): typeof BetterSqlite3 {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3');
+  } catch (error) {
+    throw new TokenStoreError(
+      TokenStoreErrorCode.STORAGE_FAILURE,
+      'SQLiteStore needs the better-sqlite3 package: npm install better-sqlite3',
+      { cause: error },
+    );
+  }
+}
+
+class SQLiteBackend implements RecordBackend {
+  readonly #db: BetterSqlite3.Database;
+  readonly #ownsDb: boolean;
+  readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<[string], TokenRecord>>;
+  readonly #list: BetterSqlite3.Statement<[], TokenRecord>;
+  readonly #insert: BetterSqlite3.Statement<[TokenRecord]>;
+  readonly #update: BetterSqlite3.Statement<[TokenRecord]>;
+  readonly #delete: BetterSqlite3.Statement<[string]>;
+  readonly #clear: BetterSqlite3.Statement<[]>;
+
+  constructor(options: SQLiteStoreOptions<TokenLike>) {
+    const table = options.table ?? 'oauthtoken';
+    if (!IDENTIFIER.test(table)) {
+      throw new TypeError(`SQLiteStore: table must be letters, digits and underscores, got ${JSON.stringify(table)}`);
+    }
+    this.#ownsDb = options.database === undefined;
+    this.#db = options.database ?? openDatabase(options.path ?? 'zohooauth.db', options.busyTimeoutMs ?? 5000);
+    createSchema(this.#db, table);
+
+    const q = `"${table}"`;
+    this.#findBy = new Map(
+      LOOKUPS.map((field) => [field, this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE ${columnOf(field)} = ?`)]),
+    );
+    this.#list = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} ORDER BY rowid`);
+    this.#insert = this.#db.prepare(`INSERT INTO ${q} (${COLUMN_LIST}) VALUES (${PARAM_LIST})`);
+    this.#update = this.#db.prepare(`UPDATE ${q} SET ${SET_LIST} WHERE id = @id`);
+    this.#delete = this.#db.prepare(`DELETE FROM ${q} WHERE id = ?`);
+    this.#clear = this.#db.prepare(`DELETE FROM ${q}`);
+  }
+
+  async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    return this.#rowsFor(key);
+  }
+
+  async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    // IMMEDIATE takes the write lock before reading, so processes sharing the file serialise
+    // their read-decide-write and cannot both insert the same user.
+    this.#db
+      .transaction(() => {
+        const candidates = new Map<string, TokenRecord>();
+        for (const key of keys) for (const row of this.#rowsFor(key)) candidates.set(row.id, row);
+        const record = decide([...candidates.values()]);
+        if (candidates.has(record.id)) this.#update.run(record);
+        else this.#insert.run(record);
+      })
+      .immediate();
+  }
+
+  async delete(id: string): Promise<void> {
+    this.#delete.run(id);
+  }
+
+  async list(): Promise<readonly TokenRecord[]> {
+    return this.#list.all();
+  }
+
+  async clear(): Promise<void> {
+    this.#clear.run();
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDb) this.#db.close();
+  }
+
+  #rowsFor(key: LookupKey): TokenRecord[] {
+    const statement = this.#findBy.get(key.column);
+    if (!statement) throw new TypeError(`unknown lookup column ${key.column}`);
+    return statement.all(key.value);
+  }
+}
+
+function openDatabase(path: string, busyTimeoutMs: number): BetterSqlite3.Database {
+  const Database = loadDriver();
+  const inMemory = path === ':memory:' || path === '';
+  // Create the file owner-only before SQLite does, so tokens are never world-readable;
+  // SQLite gives its -wal and -shm files the same mode.
+  if (!inMemory) closeSync(openSync(path, 'a', 0o600));
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  if (!inMemory) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+function createSchema(db: BetterSqlite3.Database, table: string): void {
+  // The official DBStore layout, so a table it created keeps working here (and back).
+  db.exec(`CREATE TABLE IF NOT EXISTS "${table}" (
+    id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255),
+    refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
+    redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id))`);
+  for (const field of LOOKUPS.filter((f) => f !== 'id')) {
+    const column = columnOf(field);
+    db.exec(`CREATE INDEX IF NOT EXISTS "${table}_${column}" ON "${table}" (${column})`);
+  }
+}
+
+/**
+ * Tokens in a SQLite database (better-sqlite3): the article's `CustomStoreSQLite`, fixed —
+ * parameterised queries, one transaction per save, WAL with a busy timeout, indexes on every
+ * lookup column, and a database file only its owner can read.
+ *
+ * @example
+ * ```ts
+ * import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+ * const store = new SQLiteStore();                         // ./zohooauth.db
+ * const scratch = new SQLiteStore({ path: ':memory:' });   // in RAM
+ * await store.close();
+ * ```
+ */
+export class SQLiteStore<T extends TokenLike = OAuthToken> extends RecordTokenStore<T> {
+  constructor(options: SQLiteStoreOptions<T> = {}) {
+    let backend: SQLiteBackend;
+    try {
+      backend = new SQLiteBackend(options as SQLiteStoreOptions<TokenLike>);
+    } catch (error) {
+      if (error instanceof TokenStoreError || error instanceof TypeError) throw error;
+      throw new TokenStoreError(TokenStoreErrorCode.STORAGE_FAILURE, 'SQLiteStore: could not open the database', {
+        cause: error,
+      });
+    }
+    super(backend, options);
+  }
+}

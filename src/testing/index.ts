@@ -1,0 +1,2 @@
+export type { ConformanceOptions, TestRunner } from './conformance.js';
+export { describeTokenStoreConformance } from './conformance.js';
