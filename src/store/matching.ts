@@ -10,20 +10,25 @@ import type { LookupKey } from './record-backend.js';
  */
 export function lookupKeys(token: TokenLike): LookupKey[] {
   const keys: LookupKey[] = [];
-  const add = (column: LookupKey['column'], value: string | null | undefined) => {
-    if (typeof value === 'string' && value.length > 0) keys.push({ column, value });
-  };
-  add('userName', userNameOf(token));
-  add('id', token.getId());
+  const userName = userNameOf(token);
+  if (userName !== null) keys.push({ column: 'userName', value: userName });
+  const id = token.getId();
+  if (present(id)) keys.push({ column: 'id', value: id });
   const clientId = token.getClientId();
   const clientSecret = token.getClientSecret();
-  if (clientId == null && clientSecret == null) add('accessToken', token.getAccessToken());
-  if (clientId != null && clientSecret != null) {
-    add('grantToken', token.getGrantToken());
-    add('refreshToken', token.getRefreshToken());
+  if (clientId == null && clientSecret == null) {
+    const accessToken = token.getAccessToken();
+    if (present(accessToken)) keys.push({ column: 'accessToken', value: accessToken });
+  } else if (clientId != null && clientSecret != null) {
+    const grantToken = token.getGrantToken();
+    if (present(grantToken)) keys.push({ column: 'grantToken', value: grantToken });
+    const refreshToken = token.getRefreshToken();
+    if (present(refreshToken)) keys.push({ column: 'refreshToken', value: refreshToken });
   }
   return keys;
 }
+
+const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.length > 0;
 
 /**
  * Whether a row found by `key` belongs to this token. Users are kept apart: a row of another
@@ -55,7 +60,5 @@ export function firstMatch(
 
 /** Whether the token carries anything worth storing: a grant, refresh or access token. */
 export function hasCredential(token: TokenLike): boolean {
-  return [token.getGrantToken(), token.getRefreshToken(), token.getAccessToken()].some(
-    (value) => typeof value === 'string' && value.length > 0,
-  );
+  return present(token.getGrantToken()) || present(token.getRefreshToken()) || present(token.getAccessToken());
 }

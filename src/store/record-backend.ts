@@ -15,8 +15,11 @@ export interface LookupKey {
  * of storage; every built-in store is one.
  */
 export interface RecordBackend {
-  /** The rows whose column equals the key's value (usually none or one). */
-  findBy(key: LookupKey): Promise<readonly TokenRecord[]>;
+  /**
+   * The rows whose column equals the key's value (usually none or one). A backend that can
+   * answer synchronously may return the array itself; that saves a promise on the hot path.
+   */
+  findBy(key: LookupKey): readonly TokenRecord[] | Promise<readonly TokenRecord[]>;
 
   /**
    * In one atomic step: read the rows matching any of `keys`, pass them to `decide`, and

@@ -52,14 +52,13 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
   // `TokenStore` type, whose `Token` interface names none of the accessors.
   async findToken<U extends object>(token: U): Promise<U | null> {
     assertToken(token, 'findToken');
-    const row = await this.#run('findToken', async () => {
-      for (const key of lookupKeys(token)) {
-        const match = (await this.#backend.findBy(key)).find((candidate) => belongsTo(token, key, candidate));
-        if (match) return match;
-      }
-      return null;
-    });
-    return row ? fillToken(token, row) : null;
+    this.#assertOpen('findToken');
+    for (const key of lookupKeys(token)) {
+      const found = this.#findBy(key, 'findToken');
+      const rows = Array.isArray(found) ? found : await found;
+      for (const row of rows) if (belongsTo(token, key, row)) return fillToken(token, row);
+    }
+    return null;
   }
 
   async saveToken(token: object): Promise<void> {
@@ -100,7 +99,9 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
 
   async findTokenById(id: string): Promise<T | null> {
     assertId(id, 'findTokenById');
-    const rows = await this.#run('findTokenById', () => this.#backend.findBy({ column: 'id', value: id }));
+    this.#assertOpen('findTokenById');
+    const found = this.#findBy({ column: 'id', value: id }, 'findTokenById');
+    const rows = Array.isArray(found) ? found : await found;
     return rows[0] ? fillToken(this.#tokenFactory(), rows[0]) : null;
   }
 
@@ -111,18 +112,39 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
     await this.#backend.close?.();
   }
 
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new TokenStoreError(TokenStoreErrorCode.CLOSED, `${operation}: the store is closed`);
+  }
+
+  /** The hot path of every lookup: a backend that answers synchronously costs no extra promise. */
+  #findBy(key: LookupKey, operation: string): readonly TokenRecord[] | Promise<readonly TokenRecord[]> {
+    try {
+      const rows = this.#backend.findBy(key);
+      return Array.isArray(rows)
+        ? rows
+        : (rows as Promise<readonly TokenRecord[]>).catch((error) => failed(operation, error));
+    } catch (error) {
+      return failed(operation, error);
+    }
+  }
+
   /** Runs a backend call, turning any failure into a typed error that names no stored value. */
   async #run<R>(operation: string, call: () => Promise<R>): Promise<R> {
-    if (this.#closed) throw new TokenStoreError(TokenStoreErrorCode.CLOSED, `${operation}: the store is closed`);
+    this.#assertOpen(operation);
     try {
       return await call();
     } catch (error) {
-      if (isTokenStoreError(error) || error === ID_TAKEN) throw error;
-      throw new TokenStoreError(TokenStoreErrorCode.STORAGE_FAILURE, `${operation} failed in the storage backend`, {
-        cause: error,
-      });
+      if (error === ID_TAKEN) throw error;
+      return failed(operation, error);
     }
   }
+}
+
+function failed(operation: string, error: unknown): never {
+  if (isTokenStoreError(error)) throw error;
+  throw new TokenStoreError(TokenStoreErrorCode.STORAGE_FAILURE, `${operation} failed in the storage backend`, {
+    cause: error,
+  });
 }
 
 /** What `saveToken` writes, given the rows that match any of its keys. */

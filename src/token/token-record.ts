@@ -57,11 +57,20 @@ const ACCESSORS = [
   'setAPIDomain',
 ] as const;
 
+// Prototypes already seen to carry every accessor: checking a token is then one lookup.
+const tokenPrototypes = new WeakSet<object>();
+
 /** True when `value` has every accessor a store needs (ours or the official SDK's token). */
 export function isTokenLike(value: unknown): value is TokenLike {
   if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== null && tokenPrototypes.has(prototype)) return true;
   const candidate = value as Record<string, unknown>;
-  return ACCESSORS.every((name) => typeof candidate[name] === 'function');
+  if (!ACCESSORS.every((name) => typeof candidate[name] === 'function')) return false;
+  if (prototype !== null && ACCESSORS.every((name) => typeof prototype[name] === 'function')) {
+    tokenPrototypes.add(prototype);
+  }
+  return true;
 }
 
 /** The user name of a token, or null when it has none (an empty name counts as none). */
