@@ -4,6 +4,8 @@ export type { LookupColumn, LookupKey, RecordBackend } from './store/record-back
 export type { StoreOptions } from './store/record-token-store.js';
 export { RecordTokenStore } from './store/record-token-store.js';
 export type { TokenStore } from './store/token-store.js';
+export type { TokenSummary } from './token/masking.js';
+export { maskSecret, summarizeToken } from './token/masking.js';
 export type { OAuthTokenFields, TokenLike, UserSignatureLike } from './token/oauth-token.js';
 export { OAuthToken, UserSignature } from './token/oauth-token.js';
 export type { TokenRecord } from './token/token-record.js';

@@ -1,0 +1,56 @@
+// What users install: pack the package, unpack it into a clean folder, import every entry point.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const root = resolve(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'zts-pack-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the packed package', () => {
+  it('installs from its tarball and every export loads, with types, outside this repo', () => {
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).replace(
+        /^[^[]*/,
+        '',
+      ),
+    ) as { filename: string }[];
+    assert.ok(packed);
+    const target = join(dir, 'app', 'node_modules', 'zoho-token-store');
+    mkdirSync(target, { recursive: true });
+    execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', target, '--strip-components=1']);
+    // The optional peer dependency the SQLite store loads, as a user would have installed it.
+    symlinkSync(join(root, 'node_modules', 'better-sqlite3'), join(dir, 'app', 'node_modules', 'better-sqlite3'));
+
+    const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
+    for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
+      if (typeof conditions !== 'object' || conditions === null) continue;
+      const { types, default: main } = conditions as { types: string; default: string };
+      assert.ok(existsSync(join(target, types)), `${entry}: ${types} is not in the package`);
+      assert.ok(existsSync(join(target, main)), `${entry}: ${main} is not in the package`);
+    }
+
+    const script = `
+      import { OAuthToken, TokenStoreError } from 'zoho-token-store';
+      import { MemoryStore } from 'zoho-token-store/stores/memory';
+      import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+      import { describeTokenStoreConformance } from 'zoho-token-store/testing';
+      const token = new OAuthToken({ userName: 'ana@zylker.com', accessToken: 'a' });
+      for (const store of [new MemoryStore(), new SQLiteStore({ path: ':memory:' })]) {
+        await store.saveToken(token);
+        const found = await store.findToken(new OAuthToken({ userName: 'ana@zylker.com' }));
+        if (found.getAccessToken() !== 'a') throw new Error('round trip failed');
+        await store.close();
+      }
+      console.log(typeof describeTokenStoreConformance, typeof TokenStoreError);
+    `;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: join(dir, 'app'),
+      encoding: 'utf8',
+    });
+    assert.equal(output.trim(), 'function function');
+  });
+});
