@@ -36,6 +36,7 @@ const present = (value: string | null | undefined): value is string => typeof va
  * a row of the same client.
  */
 export function belongsTo(token: TokenLike, key: LookupKey, row: TokenRecord): boolean {
+  // Exact match only: a database collation may have matched case or trailing spaces loosely.
   if (row[key.column] !== key.value) return false;
   const userName = userNameOf(token);
   if (userName != null && row.userName != null && row.userName !== userName) return false;

@@ -64,7 +64,9 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
   async saveToken(token: object): Promise<void> {
     assertToken(token, 'saveToken');
     const keys = lookupKeys(token);
-    for (;;) {
+    // A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
+    // unless the backend misreports its rows.
+    for (let attempt = 1; ; attempt++) {
       const newId = freshId();
       let written: TokenRecord | undefined;
       try {
@@ -75,8 +77,9 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
           }),
         );
       } catch (error) {
-        if (error === ID_TAKEN) continue;
-        throw error;
+        if (error !== ID_TAKEN) throw error;
+        if (attempt === 5) failed('saveToken', new Error('every fresh id tried is already taken'));
+        continue;
       }
       if (written) fillToken(token, written).setId(written.id);
       return;
