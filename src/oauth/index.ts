@@ -1,0 +1,31 @@
+export type {
+  AccountsRequestOptions,
+  AuthorizationUrlParams,
+  ClientCredentials,
+  TokenGrant,
+} from './accounts-client.js';
+export {
+  authorizationUrl,
+  exchangeAuthorizationCode,
+  RATE_LIMIT_RETRY_AFTER_MS,
+  refreshAccessToken,
+  revokeRefreshToken,
+} from './accounts-client.js';
+export type {
+  CustomEnvironmentOptions,
+  DataCenter,
+  DataCenterCode,
+  Environment,
+  EnvironmentKind,
+  RedirectEnvironmentOptions,
+  RedirectParams,
+} from './data-centers.js';
+export {
+  customEnvironment,
+  DATA_CENTERS,
+  dataCenterOf,
+  environmentFor,
+  environmentFromRedirect,
+} from './data-centers.js';
+export type { OAuthErrorOptions } from './oauth-error.js';
+export { isOAuthError, OAuthError, OAuthErrorCode } from './oauth-error.js';
