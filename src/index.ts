@@ -1,4 +1,13 @@
+export type { AccessTokenSource, CrmRequestOptions } from './crm/crm-client.js';
+export { CrmError, createCrmClient, isCrmError } from './crm/crm-client.js';
+export { fetchCurrentUserEmail } from './crm/current-user.js';
 export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
+export type { Logger } from './lifecycle/logger.js';
+export type { RefreshLock } from './lifecycle/refresh-lock.js';
+export type { TokenManagerEvents, TokenManagerOptions, TokenReference } from './lifecycle/token-manager.js';
+export { TokenManager } from './lifecycle/token-manager.js';
+export { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from './lifecycle/token-manager-error.js';
+export * from './oauth/index.js';
 export { belongsTo, lookupKeys } from './store/matching.js';
 export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
 export type { StoreOptions } from './store/record-token-store.js';

@@ -1,0 +1,35 @@
+/** Codes carried by {@link TokenManagerError}. */
+export const TokenManagerErrorCode = {
+  /** The store holds no token for the reference, and there is no grant token to exchange. */
+  TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
+  /** Zoho refused the grant or refresh token (spent, expired or revoked): the user must sign in again. */
+  REAUTHORIZATION_REQUIRED: 'REAUTHORIZATION_REQUIRED',
+  /** The access token expired and there is no refresh token or client credentials to renew it. */
+  CANNOT_REFRESH: 'CANNOT_REFRESH',
+  /** Zoho throttled this client ("Access Denied"); `retryAfterMs` says when to try again. */
+  RATE_LIMITED: 'RATE_LIMITED',
+} as const;
+
+export type TokenManagerErrorCode = (typeof TokenManagerErrorCode)[keyof typeof TokenManagerErrorCode];
+
+/** A token the TokenManager cannot provide; `cause` holds the Zoho or store error behind it. */
+export class TokenManagerError extends Error {
+  override readonly name = 'TokenManagerError';
+  readonly code: TokenManagerErrorCode;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: TokenManagerErrorCode, message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** True for a {@link TokenManagerError}, also one from another copy of this package. */
+export function isTokenManagerError(value: unknown): value is TokenManagerError {
+  return (
+    value instanceof Error &&
+    value.name === 'TokenManagerError' &&
+    typeof (value as TokenManagerError).code === 'string'
+  );
+}

@@ -1,0 +1,362 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { fetchCurrentUserEmail } from '../crm/current-user.js';
+import {
+  type AccountsRequestOptions,
+  type ClientCredentials,
+  type Environment,
+  exchangeAuthorizationCode,
+  isOAuthError,
+  OAuthErrorCode,
+  refreshAccessToken,
+  revokeRefreshToken,
+  type TokenGrant,
+} from '../oauth/index.js';
+import type { TokenStore } from '../store/token-store.js';
+import { summarizeToken, type TokenSummary } from '../token/masking.js';
+import { OAuthToken, type TokenLike, UserSignature } from '../token/oauth-token.js';
+import { userNameOf } from '../token/token-record.js';
+import { type Logger, silentLogger } from './logger.js';
+import { hasRefreshLock } from './refresh-lock.js';
+import { TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
+
+/** Which stored token a manager looks after: by id, user, or one of its token values. */
+export type TokenReference =
+  | { id: string }
+  | { userName: string }
+  | { refreshToken: string }
+  | { grantToken: string }
+  | { accessToken: string };
+
+/** Options for {@link TokenManager}. */
+export interface TokenManagerOptions {
+  /** Where the accounts server and API live: `environmentFor('US')`, or a custom one for the emulator. */
+  environment: Environment;
+  /** Where tokens persist. A store that offers `withRefreshLock` makes one refresh hold across processes. */
+  store: TokenStore<TokenLike>;
+  token: TokenReference;
+  /** The OAuth client. Needed to exchange or refresh; defaults to the credentials stored with the token. */
+  client?: ClientCredentials;
+  /** Refresh this long before the access token expires. Default 5 minutes. */
+  refreshWindowMs?: number;
+  /** Resolve the user's email with `/crm/v8/users?type=CurrentUser` when a new token has none. Default true. */
+  resolveUser?: boolean;
+  /** Fetch, timeouts and retries for calls to Zoho. */
+  http?: Omit<AccountsRequestOptions, 'now' | 'signal'>;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** Events a {@link TokenManager} emits; payloads are masked summaries, safe to log. */
+export interface TokenManagerEvents {
+  /** A grant token was exchanged for tokens. */
+  exchanged: [TokenSummary];
+  /** An access token was refreshed. */
+  refreshed: [TokenSummary];
+  /** Exchange or refresh failed; the error says whether the user must sign in again. */
+  failed: [Error];
+  /** The token was revoked at Zoho and deleted from the store. */
+  revoked: [TokenSummary];
+}
+
+const DEFAULT_WINDOW_MS = 5 * 60_000;
+const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.length > 0;
+
+/**
+ * Keeps one user's access token fresh: the official SDK's `getToken()` flow, refreshing ahead
+ * of expiry, with one refresh shared by every concurrent caller (and, with a store lock, by
+ * every process), the grant token cleared once spent, and the refresh token kept through
+ * transient failures. Valid tokens are served from memory.
+ *
+ * @example
+ * ```ts
+ * import { TokenManager, environmentFor } from 'zoho-token-store';
+ * import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+ *
+ * const manager = new TokenManager({
+ *   environment: environmentFor('EU'),
+ *   store: new SQLiteStore(),
+ *   client: { clientId: '1000.XXXX', clientSecret: process.env.ZOHO_CLIENT_SECRET!, redirectUri: 'https://app/cb' },
+ *   token: { grantToken: codeFromTheRedirect },
+ * });
+ * const accessToken = await manager.getAccessToken(); // exchanges once, then reuses and refreshes
+ * ```
+ */
+export class TokenManager extends EventEmitter<TokenManagerEvents> {
+  readonly #options: TokenManagerOptions;
+  readonly #now: () => number;
+  readonly #windowMs: number;
+  readonly #logger: Logger;
+  #token: TokenLike | null = null;
+  #cached: { accessToken: string; refreshAt: number } | null = null;
+  #inflight: Promise<string> | null = null;
+  #rejectedAccessToken: string | null = null;
+  #blockedUntil = 0;
+
+  constructor(options: TokenManagerOptions) {
+    super();
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#windowMs = options.refreshWindowMs ?? DEFAULT_WINDOW_MS;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * A valid access token: from memory while it has more than the refresh window left, else from
+   * the store, else exchanged or refreshed at Zoho and saved. Concurrent calls share one trip.
+   */
+  getAccessToken(): Promise<string> {
+    const cached = this.#cached;
+    if (cached !== null && this.#now() < cached.refreshAt) return Promise.resolve(cached.accessToken);
+    if (this.#inflight === null) {
+      this.#inflight = this.#load().finally(() => {
+        this.#inflight = null;
+      });
+    }
+    return this.#inflight;
+  }
+
+  /** The full current token (after making sure it is valid): user, API domain, expiry. */
+  async getToken(): Promise<TokenLike> {
+    await this.getAccessToken();
+    return this.#token as TokenLike;
+  }
+
+  /**
+   * Tells the manager Zoho rejected this access token (a 401 `INVALID_TOKEN`): the next
+   * `getAccessToken()` refreshes even if the expiry says it is still valid. Reports for an
+   * access token already replaced are ignored, so many failed requests cause one refresh.
+   */
+  invalidate(accessToken: string): void {
+    const current = this.#cached?.accessToken ?? this.#token?.getAccessToken();
+    if (accessToken !== current) return;
+    this.#rejectedAccessToken = accessToken;
+    this.#cached = null;
+  }
+
+  /** Revokes the refresh token at Zoho (ending its access tokens), then deletes the stored token. */
+  async revoke(): Promise<void> {
+    const token = await this.#read();
+    if (!token) return;
+    const refreshToken = token.getRefreshToken();
+    if (present(refreshToken)) {
+      try {
+        await revokeRefreshToken(this.#options.environment, refreshToken, this.#options.http);
+      } catch (error) {
+        // Already unknown to Zoho: nothing left to revoke there; the store still gets cleaned.
+        if (!(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_TOKEN)) throw error;
+      }
+    }
+    await this.#delete(token);
+    this.emit('revoked', summarizeToken(token));
+  }
+
+  /** Deletes the stored token without telling Zoho. */
+  async remove(): Promise<void> {
+    const token = this.#token ?? (await this.#read());
+    if (token) await this.#delete(token);
+  }
+
+  async #delete(token: TokenLike): Promise<void> {
+    const id = token.getId();
+    if (present(id)) await this.#options.store.deleteToken(id);
+    this.#token = null;
+    this.#cached = null;
+  }
+
+  async #load(): Promise<string> {
+    const stored = await this.#read();
+    if (stored && this.#usable(stored)) return this.#use(stored);
+    const renewInsideLock = async () => {
+      // Another manager, here or in another process, may have renewed it while we waited.
+      const latest = await this.#read();
+      if (latest && this.#usable(latest)) return this.#use(latest);
+      return this.#renew(latest ?? stored);
+    };
+    const store = this.#options.store;
+    return hasRefreshLock(store) ? store.withRefreshLock(this.#lockKey(stored), renewInsideLock) : renewInsideLock();
+  }
+
+  /** The stored token: by id once known, else by the reference; null when the store has none. */
+  async #read(): Promise<TokenLike | null> {
+    const { store, token: reference } = this.#options;
+    const id = this.#token?.getId() ?? ('id' in reference ? reference.id : null);
+    if (present(id)) {
+      const byId = await store.findTokenById(id);
+      if (byId || 'id' in reference) return byId;
+    }
+    return store.findToken(this.#referenceToken());
+  }
+
+  /**
+   * A token carrying just the reference and the client, to look up or to exchange. An access
+   * token alone goes without the client: the store matches access tokens only without one.
+   */
+  #referenceToken(): OAuthToken {
+    const reference = this.#options.token;
+    const client = 'accessToken' in reference ? undefined : this.#options.client;
+    return new OAuthToken({
+      ...reference,
+      clientId: client?.clientId ?? null,
+      clientSecret: client?.clientSecret ?? null,
+      redirectURL: client?.redirectUri ?? null,
+    });
+  }
+
+  #usable(token: TokenLike): boolean {
+    const accessToken = token.getAccessToken();
+    if (!present(accessToken) || accessToken === this.#rejectedAccessToken) return false;
+    const expiry = expiryOf(token);
+    return expiry === null || expiry - this.#now() > this.#windowMs;
+  }
+
+  #use(token: TokenLike): string {
+    const accessToken = token.getAccessToken() as string;
+    const expiry = expiryOf(token);
+    this.#token = token;
+    this.#cached = { accessToken, refreshAt: expiry === null ? Number.POSITIVE_INFINITY : expiry - this.#windowMs };
+    return accessToken;
+  }
+
+  /** Exchanges or refreshes at Zoho and saves the result; falls back to a still-valid token on failure. */
+  async #renew(current: TokenLike | null): Promise<string> {
+    const base = current ?? this.#referenceToken();
+    const stillValid = this.#stillValid(base);
+    const refreshToken = base.getRefreshToken();
+    const grantToken = base.getGrantToken();
+
+    if (!present(refreshToken) && !present(grantToken)) {
+      if (present(base.getAccessToken()) && current === null) return this.#adoptAccessToken(base);
+      if (stillValid) return this.#use(base);
+      throw new TokenManagerError(
+        present(base.getAccessToken()) ? TokenManagerErrorCode.CANNOT_REFRESH : TokenManagerErrorCode.TOKEN_NOT_FOUND,
+        present(base.getAccessToken())
+          ? 'the access token expired and there is no refresh token to renew it'
+          : 'the store holds no token for this reference, and there is no grant token to exchange',
+      );
+    }
+    if (this.#now() < this.#blockedUntil) {
+      if (stillValid) return this.#use(base);
+      throw new TokenManagerError(TokenManagerErrorCode.RATE_LIMITED, 'Zoho is throttling this client', {
+        retryAfterMs: this.#blockedUntil - this.#now(),
+      });
+    }
+
+    const client = this.#clientFor(base);
+    const http = { ...this.#options.http, now: this.#now };
+    const exchanging = !present(refreshToken);
+    let grant: TokenGrant;
+    try {
+      grant = exchanging
+        ? await exchangeAuthorizationCode(this.#options.environment, client, grantToken as string, http)
+        : await refreshAccessToken(this.#options.environment, client, refreshToken, http);
+    } catch (error) {
+      return this.#renewFailed(error, base, stillValid);
+    }
+
+    const next = new OAuthToken({
+      id: base.getId(),
+      userName: userNameOf(base),
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      redirectURL: client.redirectUri ?? base.getRedirectURL(),
+      refreshToken: grant.refreshToken ?? refreshToken,
+      accessToken: grant.accessToken,
+      // A grant token works once: clear it ('' replaces the stored value; null would keep it).
+      grantToken: exchanging ? '' : base.getGrantToken(),
+      expiresIn: grant.expiresAt,
+      apiDomain: grant.apiDomain ?? base.getAPIDomain() ?? this.#options.environment.apiBaseUrl,
+    });
+    await this.#resolveUser(next);
+    await this.#options.store.saveToken(next);
+    this.#rejectedAccessToken = null;
+    const summary = summarizeToken(next);
+    this.#logger.info?.(exchanging ? 'zoho token exchanged' : 'zoho token refreshed', { ...summary });
+    this.emit(exchanging ? 'exchanged' : 'refreshed', summary);
+    return this.#use(next);
+  }
+
+  #renewFailed(error: unknown, base: TokenLike, stillValid: boolean): string {
+    this.emit('failed', error as Error);
+    const fields = { id: base.getId(), user: userNameOf(base), code: (error as { code?: unknown }).code };
+    if (isOAuthError(error) && error.code === OAuthErrorCode.INVALID_GRANT) {
+      this.#logger.warn?.('zoho refused the grant or refresh token: the user must sign in again', fields);
+      throw new TokenManagerError(
+        TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
+        'Zoho refused the grant or refresh token; the user must sign in again',
+        { cause: error },
+      );
+    }
+    if (isOAuthError(error) && error.code === OAuthErrorCode.RATE_LIMITED) {
+      const retryAfterMs = error.retryAfterMs ?? 60_000;
+      this.#blockedUntil = this.#now() + retryAfterMs;
+      this.#logger.warn?.('zoho is throttling this client; not retrying before the wait', { ...fields, retryAfterMs });
+      if (stillValid) return this.#use(base);
+      throw new TokenManagerError(TokenManagerErrorCode.RATE_LIMITED, 'Zoho is throttling this client', {
+        cause: error,
+        retryAfterMs,
+      });
+    }
+    // Transient or configuration trouble: the stored refresh token stays as it was.
+    this.#logger.warn?.('zoho token renewal failed', fields);
+    if (stillValid) return this.#use(base);
+    throw error;
+  }
+
+  /** An access token given alone (no refresh possible), stored as the official SDK does. */
+  async #adoptAccessToken(token: TokenLike): Promise<string> {
+    await this.#resolveUser(token);
+    await this.#options.store.saveToken(token);
+    return this.#use(token);
+  }
+
+  async #resolveUser(token: TokenLike): Promise<void> {
+    if (this.#options.resolveUser === false || userNameOf(token) !== null) return;
+    const apiDomain = token.getAPIDomain() ?? this.#options.environment.apiBaseUrl;
+    try {
+      const email = await fetchCurrentUserEmail(apiDomain, token.getAccessToken() as string, this.#options.http);
+      if (email) token.setUserSignature(new UserSignature(email));
+    } catch (error) {
+      this.#logger.warn?.('could not resolve the token’s user', { message: (error as Error).message });
+    }
+  }
+
+  #clientFor(token: TokenLike): ClientCredentials {
+    const client = this.#options.client;
+    const clientId = client?.clientId ?? token.getClientId();
+    const clientSecret = client?.clientSecret ?? token.getClientSecret();
+    if (!present(clientId) || !present(clientSecret)) {
+      throw new TokenManagerError(
+        TokenManagerErrorCode.CANNOT_REFRESH,
+        'no client id and secret to exchange or refresh with: pass `client`',
+      );
+    }
+    return { clientId, clientSecret, redirectUri: client?.redirectUri ?? token.getRedirectURL() };
+  }
+
+  /** Valid right now (though maybe inside the refresh window). */
+  #stillValid(token: TokenLike): boolean {
+    const accessToken = token.getAccessToken();
+    if (!present(accessToken) || accessToken === this.#rejectedAccessToken) return false;
+    const expiry = expiryOf(token);
+    return expiry !== null && expiry > this.#now();
+  }
+
+  /** Names the lock by row id or user; a token value is hashed so no secret reaches a lock table. */
+  #lockKey(token: TokenLike | null): string {
+    const reference = this.#options.token;
+    const name =
+      token?.getId() ??
+      userNameOf(token ?? this.#referenceToken()) ??
+      createHash('sha256').update(Object.values(reference).join('\u0000')).digest('hex').slice(0, 32);
+    return `zoho-token:${name}`;
+  }
+}
+
+function expiryOf(token: TokenLike): number | null {
+  const raw = token.getExpiresIn();
+  if (raw == null || raw === '') return null;
+  const expiry = Number(raw);
+  return Number.isFinite(expiry) ? expiry : null;
+}

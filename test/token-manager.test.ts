@@ -1,0 +1,352 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  createCrmClient,
+  customEnvironment,
+  type Environment,
+  isOAuthError,
+  isTokenManagerError,
+  OAuthErrorCode,
+  OAuthToken,
+  type RefreshLock,
+  type TokenLike,
+  TokenManager,
+  TokenManagerErrorCode,
+  type TokenManagerOptions,
+  type TokenStore,
+} from 'zoho-token-store';
+import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { MemoryStore } from 'zoho-token-store/stores/memory';
+import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+
+const USER = 'ana.lopez@zylker.com';
+const HOUR = 3_600_000;
+
+let emulator: ZohoEmulator;
+let environment: Environment;
+const client = {
+  clientId: EMULATOR_CLIENT.clientId,
+  clientSecret: EMULATOR_CLIENT.clientSecret,
+  redirectUri: EMULATOR_CLIENT.redirectUris[0],
+};
+
+before(async () => {
+  emulator = await startZohoEmulator();
+  environment = customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url });
+});
+after(() => emulator.close());
+beforeEach(() => {
+  emulator.clearFaults();
+  emulator.resetCounters();
+});
+
+const count = (name: string) => emulator.counters()[name] ?? 0;
+const code = (userEmail = USER) => emulator.issueGrantCode({ userEmail, accessType: 'offline' });
+
+function managerFor(
+  store: TokenStore<TokenLike>,
+  token: TokenManagerOptions['token'],
+  extra: Partial<TokenManagerOptions> = {},
+) {
+  return new TokenManager({
+    environment,
+    store,
+    client,
+    token,
+    now: () => emulator.clock.now(),
+    http: { retries: 1, backoffMs: 1, timeoutMs: 2_000 },
+    ...extra,
+  });
+}
+
+/** The store's one token. */
+async function onlyToken(store: TokenStore<TokenLike>): Promise<TokenLike> {
+  const tokens = await store.getTokens();
+  assert.equal(tokens.length, 1);
+  return tokens[0] as TokenLike;
+}
+
+async function rejectsWith(promise: Promise<unknown>, check: (error: unknown) => boolean) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(check(error), `unexpected error: ${String(error)}`);
+    return true;
+  });
+}
+
+/** A store holding one signed-in user, and the manager that signed them in. */
+async function signedIn(store: TokenStore<TokenLike> = new MemoryStore()) {
+  const manager = managerFor(store, { grantToken: code() });
+  const accessToken = await manager.getAccessToken();
+  return { store, manager, accessToken };
+}
+
+for (const [name, createStore] of [
+  ['MemoryStore', () => new MemoryStore()],
+  ['SQLiteStore', () => new SQLiteStore({ path: ':memory:' })],
+] as const) {
+  describe(`TokenManager on ${name}`, () => {
+    it('exchanges a grant token once, resolves the user, clears the spent grant and saves', async () => {
+      const store = createStore();
+      const manager = managerFor(store, { grantToken: code() });
+      const accessToken = await manager.getAccessToken();
+      assert.match(accessToken, /^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$/);
+      assert.equal(count('token.authorization_code'), 1);
+      assert.equal(count('crm.users'), 1);
+      const stored = await onlyToken(store);
+      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(stored.getAccessToken(), accessToken);
+      assert.match(stored.getRefreshToken() ?? '', /^1000\./);
+      assert.equal(stored.getGrantToken(), '');
+      assert.equal(stored.getExpiresIn(), String(emulator.clock.now() + HOUR));
+      assert.equal(stored.getAPIDomain(), emulator.url);
+      // Served from memory afterwards: no more calls to Zoho or the store's rows change.
+      for (let i = 0; i < 100; i++) assert.equal(await manager.getAccessToken(), accessToken);
+      assert.equal(count('token.authorization_code') + count('token.refresh_token'), 1);
+    });
+
+    it('finds the same token by id and by user, without calling Zoho', async () => {
+      const { store, manager, accessToken } = await signedIn(createStore());
+      const id = (await manager.getToken()).getId() as string;
+      emulator.resetCounters();
+      assert.equal(await managerFor(store, { id }).getAccessToken(), accessToken);
+      assert.equal(await managerFor(store, { userName: USER }).getAccessToken(), accessToken);
+      assert.deepEqual(emulator.counters()['token.refresh_token'] ?? 0, 0);
+    });
+
+    it('refreshes ahead of expiry, inside the window, and keeps the refresh token', async () => {
+      const { store, manager, accessToken } = await signedIn(createStore());
+      const refreshToken = (await manager.getToken()).getRefreshToken();
+      emulator.clock.advance(HOUR - 6 * 60_000);
+      assert.equal(await manager.getAccessToken(), accessToken, 'outside the 5-minute window: no refresh');
+      emulator.clock.advance(2 * 60_000);
+      const renewed = await manager.getAccessToken();
+      assert.notEqual(renewed, accessToken);
+      assert.equal(count('token.refresh_token'), 1);
+      const stored = await store.findToken(new OAuthToken({ userName: USER }));
+      assert.equal(stored?.getAccessToken(), renewed);
+      assert.equal(stored?.getRefreshToken(), refreshToken);
+      assert.equal(stored?.getExpiresIn(), String(emulator.clock.now() + HOUR));
+    });
+
+    it('shares one refresh among 1,000 concurrent callers of an expired token', async () => {
+      const { manager } = await signedIn(createStore());
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const tokens = await Promise.all(Array.from({ length: 1000 }, () => manager.getAccessToken()));
+      assert.equal(count('token.refresh_token'), 1);
+      assert.equal(new Set(tokens).size, 1);
+    });
+
+    it('uses a token another manager refreshed in the shared store', async () => {
+      const { store, manager } = await signedIn(createStore());
+      const other = managerFor(store, { userName: USER });
+      await other.getAccessToken();
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const renewed = await manager.getAccessToken();
+      assert.equal(await other.getAccessToken(), renewed);
+      assert.equal(count('token.refresh_token'), 1);
+    });
+  });
+}
+
+/** A MemoryStore with an in-process refresh lock: one holder per key at a time. */
+class LockingMemoryStore extends MemoryStore implements RefreshLock {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  holders = 0;
+
+  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const mine = previous.then(async () => {
+      this.holders++;
+      try {
+        return await work();
+      } finally {
+        this.holders--;
+      }
+    });
+    this.#tails.set(
+      key,
+      mine.catch(() => {}),
+    );
+    return mine;
+  }
+}
+
+describe('TokenManager with a store lock', () => {
+  it('re-reads inside the lock, so managers racing on one expired token refresh it once', async () => {
+    const store = new LockingMemoryStore();
+    await signedIn(store);
+    const managers = Array.from({ length: 5 }, () => managerFor(store, { userName: USER }));
+    await Promise.all(managers.map((manager) => manager.getAccessToken()));
+    emulator.clock.advance(2 * HOUR);
+    emulator.resetCounters();
+    const tokens = await Promise.all(managers.map((manager) => manager.getAccessToken()));
+    assert.equal(count('token.refresh_token'), 1);
+    assert.equal(new Set(tokens).size, 1);
+    assert.equal(store.holders, 0);
+  });
+});
+
+describe('TokenManager failures', () => {
+  it('turns a spent grant token into REAUTHORIZATION_REQUIRED', async () => {
+    const grantToken = code();
+    await managerFor(new MemoryStore(), { grantToken }).getAccessToken();
+    const failures: Error[] = [];
+    const again = managerFor(new MemoryStore(), { grantToken });
+    again.on('failed', (error) => failures.push(error));
+    await rejectsWith(
+      again.getAccessToken(),
+      (e) =>
+        isTokenManagerError(e) &&
+        e.code === TokenManagerErrorCode.REAUTHORIZATION_REQUIRED &&
+        isOAuthError(e.cause) &&
+        e.cause.code === OAuthErrorCode.INVALID_GRANT,
+    );
+    assert.equal(failures.length, 1);
+  });
+
+  it('reports a wrong client secret, client id or redirect URI as typed configuration errors', async () => {
+    const cases = [
+      [{ ...client, clientSecret: 'wrong' }, OAuthErrorCode.INVALID_CLIENT_SECRET],
+      [{ ...client, clientId: '1000.UNKNOWN' }, OAuthErrorCode.INVALID_CLIENT],
+      [{ ...client, redirectUri: 'http://localhost:9/elsewhere' }, OAuthErrorCode.INVALID_REDIRECT_URI],
+    ] as const;
+    for (const [badClient, expected] of cases) {
+      const manager = managerFor(new MemoryStore(), { grantToken: code() }, { client: badClient });
+      await rejectsWith(manager.getAccessToken(), (e) => isOAuthError(e) && e.code === expected);
+    }
+  });
+
+  it('uses an access token given alone, and cannot renew it once expired', async () => {
+    const { accessToken } = await signedIn();
+    const store = new MemoryStore();
+    const manager = managerFor(store, { accessToken }, { client: undefined });
+    assert.equal(await manager.getAccessToken(), accessToken);
+    const stored = await onlyToken(store);
+    assert.equal(stored.getAccessToken(), accessToken);
+    assert.equal(stored.getUserSignature()?.getName(), USER);
+    assert.equal(await managerFor(store, { accessToken }, { client: undefined }).getAccessToken(), accessToken);
+
+    stored.setExpiresIn(String(emulator.clock.now() - 1));
+    await store.saveToken(stored);
+    await rejectsWith(
+      managerFor(store, { accessToken }, { client: undefined }).getAccessToken(),
+      (e) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.CANNOT_REFRESH,
+    );
+  });
+
+  it('backs off when Zoho says Access Denied, without calling again before the wait', async () => {
+    const { manager } = await signedIn();
+    emulator.clock.advance(2 * HOUR);
+    emulator.injectFault({ path: '/oauth/v2/token', kind: 'access-denied', times: Number.POSITIVE_INFINITY });
+    await rejectsWith(
+      manager.getAccessToken(),
+      (e) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.RATE_LIMITED && (e.retryAfterMs ?? 0) > 0,
+    );
+    const callsAfterFirst = count('token.refresh_token');
+    assert.ok(callsAfterFirst <= 1);
+    await rejectsWith(
+      manager.getAccessToken(),
+      (e) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.RATE_LIMITED,
+    );
+    assert.equal(count('token.refresh_token'), callsAfterFirst, 'no request while backing off');
+    emulator.clearFaults();
+    emulator.clock.advance(10 * 60_000);
+    assert.match(await manager.getAccessToken(), /^1000\./);
+  });
+
+  it('keeps serving a still-valid token and the stored refresh token when a proactive refresh fails', async () => {
+    const { store, manager, accessToken } = await signedIn();
+    const refreshToken = (await manager.getToken()).getRefreshToken();
+    emulator.clock.advance(HOUR - 60_000);
+    emulator.injectFault({ path: '/oauth/v2/token', kind: 'status', status: 503, times: Number.POSITIVE_INFINITY });
+    assert.equal(await manager.getAccessToken(), accessToken);
+    emulator.clock.advance(2 * 60_000);
+    await rejectsWith(
+      managerFor(store, { userName: USER }).getAccessToken(),
+      (e) => isOAuthError(e) && e.code === OAuthErrorCode.SERVER_ERROR,
+    );
+    assert.equal((await store.findToken(new OAuthToken({ userName: USER })))?.getRefreshToken(), refreshToken);
+    emulator.clearFaults();
+    assert.notEqual(await managerFor(store, { userName: USER }).getAccessToken(), accessToken);
+  });
+
+  it('revokes at Zoho, deletes from the store, and the token stops working', async () => {
+    const { store, manager, accessToken } = await signedIn();
+    const revoked: unknown[] = [];
+    manager.on('revoked', (summary) => revoked.push(summary));
+    await manager.revoke();
+    assert.equal(count('revoke'), 1);
+    assert.deepEqual(await store.getTokens(), []);
+    assert.equal(revoked.length, 1);
+    const response = await fetch(`${emulator.url}/crm/v8/users?type=CurrentUser`, {
+      headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
+    });
+    assert.equal(response.status, 401);
+    await rejectsWith(
+      managerFor(store, { userName: USER }).getAccessToken(),
+      (e) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.TOKEN_NOT_FOUND,
+    );
+  });
+
+  it('never logs or emits a secret', async () => {
+    const lines: string[] = [];
+    const logger = Object.fromEntries(
+      ['debug', 'info', 'warn', 'error'].map((level) => [
+        level,
+        (m: string, f?: object) => lines.push(`${m} ${JSON.stringify(f)}`),
+      ]),
+    );
+    const store = new MemoryStore();
+    const manager = managerFor(store, { grantToken: code() }, { logger });
+    for (const event of ['exchanged', 'refreshed', 'failed', 'revoked'] as const) {
+      manager.on(event, (payload: unknown) => lines.push(`${event} ${JSON.stringify(payload)} ${String(payload)}`));
+    }
+    await manager.getAccessToken();
+    emulator.clock.advance(2 * HOUR);
+    await manager.getAccessToken();
+    emulator.clock.advance(2 * HOUR);
+    emulator.injectFault({ path: '/oauth/v2/token', kind: 'access-denied' });
+    await manager.getAccessToken().catch(() => {});
+    const token = (await store.getTokens())[0] as TokenLike;
+    await manager.revoke();
+    const printed = lines.join('\n');
+    assert.ok(lines.length >= 4, printed);
+    for (const secret of [token.getAccessToken(), token.getRefreshToken(), client.clientSecret]) {
+      assert.ok(secret && !printed.includes(secret), `a secret was printed:\n${printed}`);
+    }
+  });
+});
+
+describe('CRM client', () => {
+  it('sends the token, and on INVALID_TOKEN refreshes once and retries once', async () => {
+    const { store } = await signedIn();
+    // The manager's clock lags the emulator's: it believes the token valid when Zoho does not.
+    let lag = 0;
+    const manager = managerFor(store, { userName: USER }, { now: () => emulator.clock.now() - lag });
+    const crm = createCrmClient({ tokens: manager });
+    const leads = await crm.request<{ data: { Last_Name: string }[] }>('GET', '/crm/v8/Leads', {
+      query: { fields: 'Last_Name,Email' },
+    });
+    assert.ok(leads.data.length > 0);
+    emulator.resetCounters();
+    lag = 2 * HOUR;
+    emulator.clock.advance(2 * HOUR);
+    const again = await crm.request<{ users: { email: string }[] }>('GET', '/crm/v8/users', {
+      query: { type: 'CurrentUser' },
+    });
+    assert.equal(again.users[0]?.email, USER);
+    assert.equal(count('token.refresh_token'), 1);
+    assert.equal(count('crm.users'), 2);
+  });
+
+  it('throws a CrmError with Zoho’s code for other failures', async () => {
+    const { manager } = await signedIn();
+    const crm = createCrmClient({ tokens: manager });
+    await rejectsWith(
+      crm.request('GET', '/crm/v8/Leads'),
+      (e) => (e as { code?: string }).code === 'REQUIRED_PARAM_MISSING',
+    );
+  });
+});
