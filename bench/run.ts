@@ -1,62 +1,103 @@
 // `npm run bench`: prints markdown tables for docs/benchmarks.md, with each target checked.
 import { cpus, totalmem } from 'node:os';
+import { benchTokenManager } from './token-manager.js';
 import { benchTokenStores, fmt, type Row } from './token-stores.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const out: string[] = [];
 const print = (line = '') => out.push(line);
 
-log('token stores (issue #2 workload)…');
-const rows = await benchTokenStores(log);
+// BENCH=stores,manager picks sections; all by default.
+const sections = new Set((process.env.BENCH ?? 'stores,manager').split(','));
 
 print(
   `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
 );
-print();
-print('## Token stores: operations per second');
-print();
-print(
-  '| store | N | fill (saves/s) | findToken by user | findToken by refresh token | findTokenById | upsert | × official (by user) |',
-);
-print('|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const row of rows) {
-  if (row.skipped) {
-    print(`| ${row.store} | ${row.n} | ${row.skipped} | | | | | |`);
-    continue;
-  }
-  const base = rows.find((r) => r.n === row.n && r.store === 'official FileStore' && !r.skipped);
-  const ratio = base?.byUser && row.byUser ? `${(row.byUser / base.byUser).toFixed(0)}×` : '—';
+if (sections.has('stores')) await storesSection();
+if (sections.has('manager')) await managerSection();
+console.log(out.join('\n'));
+
+async function storesSection() {
+  log('token stores (issue #2 workload)…');
+  const rows = await benchTokenStores(log);
+  print();
+  print('## Token stores: operations per second');
+  print();
   print(
-    `| ${row.store} | ${row.n} | ${fmt(row.fillPerSecond)} | ${fmt(row.byUser)} | ${fmt(row.byRefresh)} | ${fmt(row.byId)} | ${fmt(row.upsert)} | ${row.store.startsWith('official') ? '1×' : ratio} |`,
+    '| store | N | fill (saves/s) | findToken by user | findToken by refresh token | findTokenById | upsert | × official (by user) |',
+  );
+  print('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows) {
+    if (row.skipped) {
+      print(`| ${row.store} | ${row.n} | ${row.skipped} | | | | | |`);
+      continue;
+    }
+    const base = rows.find((r) => r.n === row.n && r.store === 'official FileStore' && !r.skipped);
+    const ratio = base?.byUser && row.byUser ? `${(row.byUser / base.byUser).toFixed(0)}×` : '—';
+    print(
+      `| ${row.store} | ${row.n} | ${fmt(row.fillPerSecond)} | ${fmt(row.byUser)} | ${fmt(row.byRefresh)} | ${fmt(row.byId)} | ${fmt(row.upsert)} | ${row.store.startsWith('official') ? '1×' : ratio} |`,
+    );
+  }
+
+  const at = (store: string, n: number): Row | undefined => rows.find((r) => r.store === store && r.n === n);
+  const sqlite1k = at('SQLiteStore (file)', 1_000)?.byUser ?? 0;
+  const sqlite100k = at('SQLiteStore (file)', 100_000)?.byUser ?? 0;
+  const memory100k = at('MemoryStore', 100_000);
+  print();
+  print('## Targets');
+  print();
+  print('| target | measured | met |');
+  print('|---|---|---|');
+  const check = (target: string, measured: string, met: boolean) =>
+    print(`| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`);
+  check('SQLiteStore findToken ≥ 100k ops/s at N = 100k', `${fmt(sqlite100k)}/s`, sqlite100k >= 100_000);
+  check(
+    'SQLiteStore flat from 1k to 100k (within 25 %)',
+    `${fmt(sqlite1k)}/s → ${fmt(sqlite100k)}/s`,
+    sqlite100k >= 0.75 * sqlite1k,
+  );
+  const raw100k = at('SQLiteStore (file)', 100_000)?.rawSelect;
+  print(`| (context) better-sqlite3 alone, same indexed SELECT at N = 100k | ${fmt(raw100k)}/s | — |`);
+  for (const row of rows.filter((r) => r.store === 'MemoryStore')) {
+    check(`MemoryStore findToken ≥ 2M ops/s at N = ${row.n}`, `${fmt(row.byUser)}/s`, (row.byUser ?? 0) >= 2_000_000);
+  }
+  check(
+    '100k tokens in MemoryStore under 150 MB of heap',
+    `${memory100k?.heapMB?.toFixed(0)} MB`,
+    (memory100k?.heapMB ?? Infinity) < 150,
   );
 }
 
-const at = (store: string, n: number): Row | undefined => rows.find((r) => r.store === store && r.n === n);
-const sqlite1k = at('SQLiteStore (file)', 1_000)?.byUser ?? 0;
-const sqlite100k = at('SQLiteStore (file)', 100_000)?.byUser ?? 0;
-const memory100k = at('MemoryStore', 100_000);
-print();
-print('## Targets');
-print();
-print('| target | measured | met |');
-print('|---|---|---|');
-const check = (target: string, measured: string, met: boolean) =>
-  print(`| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`);
-check('SQLiteStore findToken ≥ 100k ops/s at N = 100k', `${fmt(sqlite100k)}/s`, sqlite100k >= 100_000);
-check(
-  'SQLiteStore flat from 1k to 100k (within 25 %)',
-  `${fmt(sqlite1k)}/s → ${fmt(sqlite100k)}/s`,
-  sqlite100k >= 0.75 * sqlite1k,
-);
-const raw100k = at('SQLiteStore (file)', 100_000)?.rawSelect;
-print(`| (context) better-sqlite3 alone, same indexed SELECT at N = 100k | ${fmt(raw100k)}/s | — |`);
-for (const row of rows.filter((r) => r.store === 'MemoryStore')) {
-  check(`MemoryStore findToken ≥ 2M ops/s at N = ${row.n}`, `${fmt(row.byUser)}/s`, (row.byUser ?? 0) >= 2_000_000);
+async function managerSection() {
+  log('token manager (issue #3 workload)…');
+  const { rows, stampede } = await benchTokenManager();
+  print();
+  print('## TokenManager: getAccessToken() for a valid token');
+  print();
+  print('| subject | calls/s | p50 | p99 |');
+  print('|---|---:|---:|---:|');
+  for (const row of rows) {
+    print(`| ${row.subject} | ${fmt(row.callsPerSecond)} | ${row.p50Us.toFixed(2)} µs | ${row.p99Us.toFixed(2)} µs |`);
+  }
+  print();
+  print('## Stampede: 1,000 concurrent calls on an expired token');
+  print();
+  print('| subject | refresh requests at the emulator | failed calls | wall time |');
+  print('|---|---:|---:|---:|');
+  for (const row of stampede)
+    print(`| ${row.subject} | ${row.refreshRequests} | ${row.failed} | ${row.ms.toFixed(0)} ms |`);
+  print();
+  print('| target | measured | met |');
+  print('|---|---|---|');
+  for (const row of rows.filter((r) => r.subject.startsWith('TokenManager'))) {
+    const met = row.callsPerSecond >= 1_000_000 && row.p99Us <= 5;
+    print(
+      `| ≥ 1M calls/s and p99 ≤ 5 µs: ${row.subject} | ${fmt(row.callsPerSecond)}/s, p99 ${row.p99Us.toFixed(2)} µs | ${met ? 'yes' : '**no**'} |`,
+    );
+  }
+  for (const row of stampede.filter((r) => !r.subject.startsWith('official'))) {
+    print(
+      `| 1,000-call stampede costs one refresh: ${row.subject} | ${row.refreshRequests} | ${row.refreshRequests === 1 ? 'yes' : '**no**'} |`,
+    );
+  }
 }
-check(
-  '100k tokens in MemoryStore under 150 MB of heap',
-  `${memory100k?.heapMB?.toFixed(0)} MB`,
-  (memory100k?.heapMB ?? Infinity) < 150,
-);
-
-console.log(out.join('\n'));
