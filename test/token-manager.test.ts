@@ -113,6 +113,22 @@ for (const [name, createStore] of [
       assert.deepEqual(emulator.counters()['token.refresh_token'] ?? 0, 0);
     });
 
+    it('starts from a refresh token alone: refreshes, names the user and saves', async () => {
+      const { manager: first } = await signedIn();
+      const refreshToken = (await first.getToken()).getRefreshToken() as string;
+      const store = createStore();
+      emulator.resetCounters();
+      const manager = managerFor(store, { refreshToken });
+      const accessToken = await manager.getAccessToken();
+      assert.equal(count('token.refresh_token'), 1);
+      const stored = await onlyToken(store);
+      assert.equal(stored.getAccessToken(), accessToken);
+      assert.equal(stored.getRefreshToken(), refreshToken);
+      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(await managerFor(store, { refreshToken }).getAccessToken(), accessToken);
+      assert.equal(count('token.refresh_token'), 1);
+    });
+
     it('refreshes ahead of expiry, inside the window, and keeps the refresh token', async () => {
       const { store, manager, accessToken } = await signedIn(createStore());
       const refreshToken = (await manager.getToken()).getRefreshToken();
