@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
@@ -17,6 +19,10 @@ export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T>
   busyTimeoutMs?: number;
   /** Most memory SQLite may use to cache pages, in KiB; taken only as pages are read. Default 65536 (64 MiB). */
   cacheSizeKiB?: number;
+  /** How long a refresh-lock holder that died keeps others out, in ms. Default 30 000. */
+  lockLeaseMs?: number;
+  /** How long to wait for the refresh lock before failing, in ms. Default 30 000. */
+  lockTimeoutMs?: number;
   /** An open better-sqlite3 database to use instead of opening `path`; the store will not close it. */
   database?: BetterSqlite3.Database;
 }
@@ -53,6 +59,11 @@ class SQLiteBackend implements RecordBackend {
   readonly #update: BetterSqlite3.Statement<[TokenRecord]>;
   readonly #delete: BetterSqlite3.Statement<[string]>;
   readonly #clear: BetterSqlite3.Statement<[]>;
+  readonly #takeLock: BetterSqlite3.Statement<[string, string, number, number]>;
+  readonly #extendLock: BetterSqlite3.Statement<[number, string, string]>;
+  readonly #releaseLock: BetterSqlite3.Statement<[string, string]>;
+  readonly #leaseMs: number;
+  readonly #lockTimeoutMs: number;
 
   constructor(options: SQLiteStoreOptions<TokenLike>) {
     const table = options.table ?? 'oauthtoken';
@@ -72,6 +83,49 @@ class SQLiteBackend implements RecordBackend {
     this.#update = this.#db.prepare(`UPDATE ${q} SET ${SET_LIST} WHERE id = @id`);
     this.#delete = this.#db.prepare(`DELETE FROM ${q} WHERE id = ?`);
     this.#clear = this.#db.prepare(`DELETE FROM ${q}`);
+
+    // Refresh locks are leased rows: a holder that dies (even by kill -9) keeps others out
+    // only until its lease ends, and a live holder extends its lease while it works.
+    const locks = `"${table}_locks"`;
+    this.#db.exec(
+      `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+    );
+    this.#takeLock = this.#db.prepare(
+      `INSERT INTO ${locks} (name, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE ${locks}.expires_at < ?`,
+    );
+    this.#extendLock = this.#db.prepare(`UPDATE ${locks} SET expires_at = ? WHERE name = ? AND owner = ?`);
+    this.#releaseLock = this.#db.prepare(`DELETE FROM ${locks} WHERE name = ? AND owner = ?`);
+    this.#leaseMs = options.lockLeaseMs ?? 30_000;
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+  }
+
+  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    const owner = randomUUID();
+    const deadline = Date.now() + this.#lockTimeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const now = Date.now();
+      if (this.#takeLock.run(key, owner, now + this.#leaseMs, now).changes === 1) break;
+      if (now > deadline) {
+        throw new TokenStoreError(
+          TokenStoreErrorCode.STORAGE_FAILURE,
+          'SQLiteStore: timed out waiting for the refresh lock',
+        );
+      }
+      await sleep(wait * (0.5 + Math.random()));
+    }
+    const keepAlive = setInterval(
+      () => this.#extendLock.run(Date.now() + this.#leaseMs, key, owner),
+      this.#leaseMs / 3,
+    );
+    keepAlive.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(keepAlive);
+      this.#releaseLock.run(key, owner);
+    }
   }
 
   findBy(key: LookupKey): readonly TokenRecord[] {
@@ -162,5 +216,16 @@ export class SQLiteStore<T extends TokenLike = OAuthToken> extends RecordTokenSt
       });
     }
     super(backend, options);
+    this.#backend = backend;
+  }
+
+  readonly #backend: SQLiteBackend;
+
+  /**
+   * Runs `work` while holding a named lock shared by every process using this database file, so
+   * a TokenManager refreshes once across them. A holder that dies frees it after `lockLeaseMs`.
+   */
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    return this.#backend.withRefreshLock(key, work);
   }
 }

@@ -1,0 +1,136 @@
+// One refresh per expiry across OS processes that share a store, and a lock holder that dies.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { customEnvironment, OAuthToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
+import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { openTestStore } from './fixtures/test-stores.js';
+
+const CHILD = resolve(import.meta.dirname, 'fixtures', 'stampede-child.ts');
+const PROCESSES = 8;
+const CALLS = 200;
+const HOUR = 3_600_000;
+
+let emulator: ZohoEmulator;
+const dir = mkdtempSync(join(tmpdir(), 'zts-multi-'));
+before(async () => {
+  emulator = await startZohoEmulator();
+});
+after(async () => {
+  await emulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Store = TokenStore<TokenLike> & { close(): Promise<void> };
+const client = {
+  clientId: EMULATOR_CLIENT.clientId,
+  clientSecret: EMULATOR_CLIENT.clientSecret,
+  redirectUri: EMULATOR_CLIENT.redirectUris[0],
+};
+
+function child(
+  kind: string,
+  options: Record<string, unknown>,
+  userName: string,
+  extra: Record<string, string> = {},
+): ChildProcess {
+  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD], {
+    env: {
+      ...process.env,
+      STORE_KIND: kind,
+      STORE_OPTIONS: JSON.stringify(options),
+      EMULATOR_URL: emulator.url,
+      USER_NAME: userName,
+      CALLS: String(CALLS),
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function output(process: ChildProcess): Promise<string> {
+  return new Promise((resolveOutput, reject) => {
+    let text = '';
+    process.stdout?.on('data', (chunk) => {
+      text += chunk;
+    });
+    process.on('error', reject);
+    process.on('exit', (code) =>
+      code === 0 ? resolveOutput(text) : reject(new Error(`child exited ${code}: ${text}`)),
+    );
+  });
+}
+
+/** Signs a user in through the emulator, then makes their stored access token expired everywhere. */
+async function expiredSignIn(store: Store, userName: string): Promise<string> {
+  const manager = new TokenManager({
+    environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
+    store,
+    client,
+    token: { grantToken: emulator.issueGrantCode({ userEmail: userName }) },
+  });
+  await manager.getAccessToken();
+  const token = (await store.findToken(new OAuthToken({ userName }))) as TokenLike;
+  token.setExpiresIn(String(Date.now() - 1_000));
+  await store.saveToken(token);
+  emulator.clock.advance(2 * HOUR);
+  emulator.resetCounters();
+  return token.getId() as string;
+}
+
+const KINDS: [string, () => Record<string, unknown>][] = [
+  ['sqlite', () => ({ path: join(dir, `stampede-${Math.random()}.db`) })],
+];
+
+for (const [kind, optionsFor] of KINDS) {
+  describe(`one refresh across processes: ${kind}`, () => {
+    it(`${PROCESSES} processes × ${CALLS} concurrent calls on an expired token refresh it once`, async () => {
+      const options = optionsFor();
+      const store = (await openTestStore(kind, options)) as Store;
+      const userName = 'ana.lopez@zylker.com';
+      await expiredSignIn(store, userName);
+      const startAt = String(Date.now() + 2_500);
+      const runs = await Promise.all(
+        Array.from({ length: PROCESSES }, () => output(child(kind, options, userName, { START_AT: startAt }))),
+      );
+      const results = runs.map((text) => JSON.parse(text.trim().split('\n').at(-1) as string));
+      assert.deepEqual(
+        results.map((r) => r.failed),
+        Array(PROCESSES).fill(0),
+        results.find((r) => r.firstError)?.firstError,
+      );
+      assert.equal(new Set(results.flatMap((r) => r.tokens)).size, 1, 'every process got the same new token');
+      assert.equal(emulator.counters()['token.refresh_token'], 1);
+      await store.close();
+    });
+
+    it('a process killed while holding the refresh lock blocks the others only for the lease', async () => {
+      const leaseMs = 1_500;
+      const options = { ...optionsFor(), lockLeaseMs: leaseMs };
+      const store = (await openTestStore(kind, options)) as Store;
+      const userName = 'kenji.sato@zylkeracademy.com';
+      const id = await expiredSignIn(store, userName);
+      const holder = child(kind, options, userName, { HOLD_LOCK: `zoho-token:${id}` });
+      await new Promise<void>((ready) =>
+        holder.stdout?.on('data', (chunk) => String(chunk).includes('holding') && ready()),
+      );
+      holder.kill('SIGKILL');
+
+      const started = Date.now();
+      const manager = new TokenManager({
+        environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
+        store,
+        client,
+        token: { userName },
+      });
+      assert.match(await manager.getAccessToken(), /^1000\./);
+      const waited = Date.now() - started;
+      assert.ok(waited < leaseMs + 2_000, `waited ${waited} ms for a lease of ${leaseMs} ms`);
+      assert.equal(emulator.counters()['token.refresh_token'], 1);
+      await store.close();
+    });
+  });
+}
