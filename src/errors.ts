@@ -10,6 +10,8 @@ export const TokenStoreErrorCode = {
   ID_CONFLICT: 'ID_CONFLICT',
   /** The underlying storage (database, file, …) failed; `cause` holds the driver's error. */
   STORAGE_FAILURE: 'STORAGE_FAILURE',
+  /** A refresh lock was not acquired within the store's `lockTimeoutMs`. */
+  LOCK_TIMEOUT: 'LOCK_TIMEOUT',
   /** The store was used after `close()`. */
   CLOSED: 'CLOSED',
 } as const;

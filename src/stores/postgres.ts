@@ -1,0 +1,254 @@
+import type * as PG from 'pg';
+import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import type { LookupKey, RecordBackend } from '../store/record-backend.js';
+import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
+import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import {
+  checkTable,
+  columnOf,
+  exactRows,
+  LOOKUPS,
+  loadDriver,
+  lockTimeout,
+  sleep,
+  storageFailure,
+  toRecord,
+} from './server-shared.js';
+
+/** Options for {@link PostgresStore}. */
+export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** `postgres://user:pass@host:port/database`; wins over the separate fields. */
+  url?: string;
+  /** An existing pg pool to use; the store will not close it. */
+  pool?: PG.Pool;
+  /** Table name (letters, digits, underscores). Default `oauthtoken`, the official DBStore's. */
+  table?: string;
+  /** Longest wait for a new connection, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Longest wait for one query, in ms. Default 5000. */
+  queryTimeoutMs?: number;
+  /** Longest wait for a refresh lock, in ms. Default 30000. */
+  lockTimeoutMs?: number;
+}
+
+// pg's numbered placeholders; identifiers come from constants and the validated table name.
+const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS "${c.field}"`).join(', ');
+const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
+const PARAM_LIST = TOKEN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
+const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
+  .map((c, i) => `${c.column} = $${i + 2}`)
+  .join(', ');
+// Two-key advisory locks, so save locks and refresh locks live in separate namespaces.
+const UPSERT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('zts-upsert'), hashtext(current_schema() || '.' || $1))";
+const REFRESH_TRY = "SELECT pg_try_advisory_lock(hashtext('zts-refresh'), hashtext($1)) AS got";
+const REFRESH_UNLOCK = "SELECT pg_advisory_unlock(hashtext('zts-refresh'), hashtext($1))";
+
+class PostgresBackend implements RecordBackend, RefreshLock {
+  readonly #pool: PG.Pool;
+  readonly #ownsPool: boolean;
+  readonly #table: string;
+  readonly #lockTimeout: number;
+  #schema: Promise<void> | undefined;
+
+  constructor(options: PostgresStoreOptions<TokenLike>) {
+    this.#table = checkTable('PostgresStore', options.table ?? 'oauthtoken');
+    this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
+    this.#ownsPool = options.pool === undefined;
+    this.#pool = options.pool ?? createPool(options);
+  }
+
+  /** Creates the table once; a failure is retried on the next call, so a late server is fine. */
+  #ready(): Promise<void> {
+    this.#schema ??= this.#createSchema().catch((error) => {
+      this.#schema = undefined;
+      throw error;
+    });
+    return this.#schema;
+  }
+
+  async #createSchema(): Promise<void> {
+    const t = this.#table;
+    // Hash indexes: lookups are equalities only, and a b-tree cannot index values over ~2.7 kB.
+    const indexes = LOOKUPS.filter((f) => f !== 'id').map((field) => {
+      const column = columnOf(field);
+      return `CREATE INDEX IF NOT EXISTS "${t}_${column}" ON "${t}" USING hash (${column})`;
+    });
+    // Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL: serialise them.
+    await this.#transaction(async (client) => {
+      await client.query(`CREATE TABLE IF NOT EXISTS "${t}" (
+        id varchar(10) NOT NULL, user_name text, client_id text, client_secret text, refresh_token text,
+        access_token text, grant_token text, expiry_time varchar(20), redirect_url text, api_domain text,
+        PRIMARY KEY (id))`);
+      for (const sql of indexes) await client.query(sql);
+    });
+  }
+
+  /** Runs `body` in a transaction holding this table's write lock; rolls back on any error. */
+  async #transaction(body: (client: PG.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN').catch((error: Error) => {
+        broken = error;
+        throw error;
+      });
+      try {
+        await client.query(UPSERT_LOCK, [this.#table]);
+        await body(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        throw error;
+      }
+    } finally {
+      // A client whose BEGIN or ROLLBACK failed is in an unknown state: close it instead of reusing it.
+      client.release(broken);
+    }
+  }
+
+  async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    await this.#ready();
+    const { rows } = await this.#pool.query(
+      `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${columnOf(key.column)} = $1`,
+      [key.value],
+    );
+    return exactRows(rows, key.column, key.value);
+  }
+
+  async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    await this.#ready();
+    await this.#transaction(async (client) => {
+      const where = keys.map((k, i) => `${columnOf(k.column)} = $${i + 1}`).join(' OR ');
+      const { rows } = await client.query(
+        `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${where}`,
+        keys.map((k) => k.value),
+      );
+      const candidates = rows.map(toRecord).filter((row) => keys.some((k) => row[k.column] === k.value));
+      const record = decide(candidates);
+      const values = TOKEN_COLUMNS.map((c) => record[c.field]);
+      if (candidates.some((row) => row.id === record.id)) {
+        await client.query(`UPDATE "${this.#table}" SET ${SET_LIST} WHERE id = $1`, values);
+      } else {
+        await client.query(`INSERT INTO "${this.#table}" (${COLUMN_LIST}) VALUES (${PARAM_LIST})`, values);
+      }
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#ready();
+    await this.#pool.query(`DELETE FROM "${this.#table}" WHERE id = $1`, [id]);
+  }
+
+  async list(): Promise<readonly TokenRecord[]> {
+    await this.#ready();
+    const { rows } = await this.#pool.query(`SELECT ${SELECT_LIST} FROM "${this.#table}"`);
+    return rows.map(toRecord);
+  }
+
+  async clear(): Promise<void> {
+    await this.#ready();
+    await this.#pool.query(`DELETE FROM "${this.#table}"`);
+  }
+
+  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    let client: PG.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
+    }
+    // A session lock on a dedicated client: a holder that dies drops it with its connection.
+    // Polled with try-lock, so the wait is bounded without touching statement timeouts.
+    const deadline = Date.now() + this.#lockTimeout;
+    try {
+      for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+        const { rows } = await client.query<{ got: boolean }>(REFRESH_TRY, [key]);
+        if (rows[0]?.got) break;
+        if (Date.now() >= deadline) throw lockTimeout('PostgresStore', this.#lockTimeout);
+        await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+      }
+    } catch (error) {
+      client.release(true);
+      throw storageFailure('PostgresStore: could not take the refresh lock', error);
+    }
+    try {
+      return await work();
+    } finally {
+      try {
+        await client.query(REFRESH_UNLOCK, [key]);
+        client.release();
+      } catch (error) {
+        client.release(error as Error);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsPool) await this.#pool.end();
+  }
+}
+
+function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {
+  const pg = loadDriver<typeof PG>('PostgresStore', 'pg');
+  const queryTimeout = options.queryTimeoutMs ?? 5000;
+  const pool = new pg.Pool({
+    ...(options.url
+      ? { connectionString: options.url }
+      : {
+          host: options.host ?? '127.0.0.1',
+          port: options.port ?? 5432,
+          user: options.user,
+          password: options.password,
+          database: options.database,
+        }),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // Bounded on both sides: the client gives up, and the server cancels the statement.
+    query_timeout: queryTimeout,
+    statement_timeout: queryTimeout,
+    max: 10,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // An idle client whose server went away emits 'error'; the pool drops it and reconnects later.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Tokens in a PostgreSQL table (pg): the official DBStore layout with `text` columns and an
+ * index on every lookup column, parameterised queries, one advisory-locked transaction per save
+ * so processes sharing the table never write a duplicate, bounded connect and query timeouts,
+ * and a {@link RefreshLock} on advisory locks.
+ *
+ * @example
+ * ```ts
+ * import { PostgresStore } from 'zoho-token-store/stores/postgres';
+ * const store = new PostgresStore({ url: 'postgres://zoho:secret@127.0.0.1:5432/crm' });
+ * await store.withRefreshLock('user@zylker.com', async () => {
+ *   // refresh once, even with many processes
+ * });
+ * await store.close();
+ * ```
+ */
+export class PostgresStore<T extends TokenLike = OAuthToken> extends RecordTokenStore<T> implements RefreshLock {
+  readonly #backend: PostgresBackend;
+
+  constructor(options: PostgresStoreOptions<T> = {}) {
+    const backend = new PostgresBackend(options as PostgresStoreOptions<TokenLike>);
+    super(backend, options);
+    this.#backend = backend;
+  }
+
+  /** Runs `work` while holding a lock named `key` that every process sharing the server sees. */
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    return this.#backend.withRefreshLock(key, work);
+  }
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
+import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
+import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import { LOOKUPS, loadDriver, lockTimeout, sleep, storageFailure } from './server-shared.js';
+
+/** Options for {@link RedisStore}. */
+export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+  /** `redis://[:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** An existing ioredis client to use; the store will not close it (it closes its own duplicate). */
+  client?: RedisClient;
+  /** Prefix of every key the store writes. Default `zoho:tokens:`. */
+  prefix?: string;
+  /** Longest wait for a connection, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Longest wait for one command, in ms. Default 5000. */
+  queryTimeoutMs?: number;
+  /** Longest wait for a refresh lock, in ms. Default 30000. */
+  lockTimeoutMs?: number;
+  /** How long a refresh lock lives if its holder dies without releasing it, in ms. Default 30000. */
+  lockLeaseMs?: number;
+}
+
+type Candidates = Map<string, TokenRecord>;
+
+const MAX_ATTEMPTS = 100;
+// Deletes the lock only if this holder still owns it: an expired lease may belong to another now.
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** A record as a hash: null fields are left out, so `''` and null stay distinct. */
+function toHash(record: TokenRecord): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (const { field } of TOKEN_COLUMNS) {
+    const value = record[field];
+    if (value !== null) hash[field] = value;
+  }
+  return hash;
+}
+
+function fromHash(hash: Record<string, string>): TokenRecord | undefined {
+  if (hash.id === undefined) return undefined;
+  const record: Record<string, string | null> = {};
+  for (const { field } of TOKEN_COLUMNS) record[field] = hash[field] ?? null;
+  return record as unknown as TokenRecord;
+}
+
+class RedisBackend implements RecordBackend, RefreshLock {
+  readonly #client: RedisClient;
+  // WATCH is per connection: transactions get their own, one at a time in this process.
+  readonly #tx: RedisClient;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+  readonly #lockTimeout: number;
+  readonly #lockLease: number;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: RedisStoreOptions<TokenLike>) {
+    this.#prefix = options.prefix ?? 'zoho:tokens:';
+    this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
+    this.#lockLease = options.lockLeaseMs ?? 30_000;
+    this.#ownsClient = options.client === undefined;
+    const settings: RedisOptions = {
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      commandTimeout: options.queryTimeoutMs ?? 5000,
+      // Commands issued while the server is away fail after one reconnect attempt instead of
+      // piling up; the client keeps reconnecting in the background and recovers by itself.
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(times * 100, 1000),
+    };
+    if (options.client) {
+      this.#client = options.client;
+    } else {
+      const Redis = loadDriver<{ Redis: new (url: string, options: RedisOptions) => RedisClient }>(
+        'RedisStore',
+        'ioredis',
+      ).Redis;
+      this.#client = new Redis(options.url ?? 'redis://127.0.0.1:6379', settings);
+    }
+    this.#tx = this.#client.duplicate(settings);
+    // Connection errors surface through the commands that fail; unhandled 'error' events would crash.
+    this.#tx.on('error', () => undefined);
+    if (this.#ownsClient) this.#client.on('error', () => undefined);
+  }
+
+  #tokenKey = (id: string): string => `${this.#prefix}token:${id}`;
+  #indexKey = (column: LookupColumn, value: string): string => `${this.#prefix}idx:${column}:${value}`;
+  get #idsKey(): string {
+    return `${this.#prefix}ids`;
+  }
+
+  /** The index keys a record is listed under. */
+  #indexKeysOf(record: TokenRecord): string[] {
+    const keys: string[] = [];
+    for (const column of LOOKUPS) {
+      const value = record[column];
+      if (column !== 'id' && value !== null) keys.push(this.#indexKey(column, value));
+    }
+    return keys;
+  }
+
+  async #read(client: RedisClient, ids: Iterable<string>): Promise<TokenRecord[]> {
+    const list = [...ids];
+    if (list.length === 0) return [];
+    const pipeline = client.pipeline();
+    for (const id of list) pipeline.hgetall(this.#tokenKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    const records: TokenRecord[] = [];
+    for (const [error, hash] of results) {
+      if (error) throw error;
+      const record = fromHash(hash as Record<string, string>);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  /** Runs one optimistic transaction at a time on the dedicated connection, retrying on conflict. */
+  #serial(attempt: () => Promise<boolean>): Promise<void> {
+    const run = async (): Promise<void> => {
+      for (let i = 0; i < MAX_ATTEMPTS; i++) {
+        try {
+          if (await attempt()) return;
+        } catch (error) {
+          // Leave no WATCH behind for the next transaction on this connection.
+          await this.#tx.unwatch().catch(() => undefined);
+          throw scrubbed(error);
+        }
+        await sleep(Math.random() * Math.min(5 * (i + 1), 50));
+      }
+      throw new Error('RedisStore: too many write conflicts');
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    try {
+      const ids =
+        key.column === 'id' ? [key.value] : await this.#client.smembers(this.#indexKey(key.column, key.value));
+      const records = await this.#read(this.#client, ids);
+      return records.filter((record) => record[key.column] === key.value);
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
+  upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    const tx = this.#tx;
+    return this.#serial(async () => {
+      const indexKeys = keys.filter((k) => k.column !== 'id').map((k) => this.#indexKey(k.column, k.value));
+      const idKeys = keys.filter((k) => k.column === 'id').map((k) => this.#tokenKey(k.value));
+      await tx.watch(...indexKeys, ...idKeys);
+      const ids = new Set(keys.filter((k) => k.column === 'id').map((k) => k.value));
+      for (const key of indexKeys) for (const id of await tx.smembers(key)) ids.add(id);
+      // Watching the candidates' own keys catches a concurrent update that moves them.
+      if (ids.size > 0) await tx.watch(...[...ids].map(this.#tokenKey));
+      const candidates: Candidates = new Map();
+      for (const row of await this.#read(tx, ids)) {
+        if (keys.some((k) => row[k.column] === k.value)) candidates.set(row.id, row);
+      }
+      const record = decide([...candidates.values()]);
+      let previous = candidates.get(record.id);
+      if (!previous) {
+        await tx.watch(this.#tokenKey(record.id));
+        previous = (await this.#read(tx, [record.id]))[0];
+      }
+      const multi = tx.multi();
+      if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, record.id);
+      multi.del(this.#tokenKey(record.id));
+      multi.hset(this.#tokenKey(record.id), toHash(record));
+      multi.sadd(this.#idsKey, record.id);
+      for (const key of this.#indexKeysOf(record)) multi.sadd(key, record.id);
+      return checkExec(await multi.exec());
+    });
+  }
+
+  delete(id: string): Promise<void> {
+    const tx = this.#tx;
+    return this.#serial(async () => {
+      await tx.watch(this.#tokenKey(id));
+      const [previous] = await this.#read(tx, [id]);
+      const multi = tx.multi();
+      if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, id);
+      multi.del(this.#tokenKey(id));
+      multi.srem(this.#idsKey, id);
+      return checkExec(await multi.exec());
+    });
+  }
+
+  async list(): Promise<readonly TokenRecord[]> {
+    try {
+      return await this.#read(this.#client, await this.#client.smembers(this.#idsKey));
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
+  clear(): Promise<void> {
+    const tx = this.#tx;
+    return this.#serial(async () => {
+      await tx.watch(this.#idsKey);
+      const ids = await tx.smembers(this.#idsKey);
+      if (ids.length > 0) await tx.watch(...ids.map(this.#tokenKey));
+      const records = await this.#read(tx, ids);
+      const multi = tx.multi();
+      const doomed = new Set([this.#idsKey, ...ids.map(this.#tokenKey)]);
+      for (const record of records) for (const key of this.#indexKeysOf(record)) doomed.add(key);
+      multi.del(...doomed);
+      return checkExec(await multi.exec());
+    });
+  }
+
+  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    const lockKey = `${this.#prefix}lock:${key}`;
+    const owner = randomBytes(16).toString('hex');
+    const deadline = Date.now() + this.#lockTimeout;
+    // The lease bounds how long a holder that died keeps the lock.
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      let got: string | null;
+      try {
+        got = await this.#client.set(lockKey, owner, 'PX', this.#lockLease, 'NX');
+      } catch (error) {
+        throw storageFailure('RedisStore: could not take the refresh lock', error);
+      }
+      if (got === 'OK') break;
+      if (Date.now() >= deadline) throw lockTimeout('RedisStore', this.#lockTimeout);
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    }
+    try {
+      return await work();
+    } finally {
+      // If this fails the lease still expires; the work's own outcome matters more.
+      await this.#client.eval(RELEASE, 1, lockKey, owner).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#tx.disconnect();
+    if (this.#ownsClient) this.#client.disconnect();
+  }
+}
+
+/** ioredis attaches the failed command with its arguments (token values): drop it before logs see it. */
+function scrubbed(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null && 'command' in error)
+    delete (error as { command?: unknown }).command;
+  return error;
+}
+
+/** EXEC answers null when a watched key changed (retry), or per-command errors (fail). */
+function checkExec(results: [Error | null, unknown][] | null): boolean {
+  if (results === null) return false;
+  for (const [error] of results) if (error) throw scrubbed(error);
+  return true;
+}
+
+/**
+ * Tokens in Redis (ioredis): one hash per token, a set of ids and an index set per lookup
+ * value, so no call ever scans the keyspace. Saves are optimistic transactions (WATCH/MULTI)
+ * retried on conflict, so processes sharing the server never write a duplicate; commands have
+ * bounded timeouts; and a {@link RefreshLock} on `SET NX PX` with a lease.
+ *
+ * @example
+ * ```ts
+ * import { RedisStore } from 'zoho-token-store/stores/redis';
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'crm:tokens:' });
+ * await store.withRefreshLock('user@zylker.com', async () => {
+ *   // refresh once, even with many processes
+ * });
+ * await store.close();
+ * ```
+ */
+export class RedisStore<T extends TokenLike = OAuthToken> extends RecordTokenStore<T> implements RefreshLock {
+  readonly #backend: RedisBackend;
+
+  constructor(options: RedisStoreOptions<T> = {}) {
+    const backend = new RedisBackend(options as RedisStoreOptions<TokenLike>);
+    super(backend, options);
+    this.#backend = backend;
+  }
+
+  /** Runs `work` while holding a lock named `key` that every process sharing the server sees. */
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    return this.#backend.withRefreshLock(key, work);
+  }
+}

@@ -1,0 +1,70 @@
+import { createRequire } from 'node:module';
+import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import type { LookupColumn } from '../store/record-backend.js';
+import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+
+/** Table names a server store accepts: letters, digits, underscores; never quoted user input. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+export const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
+export const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
+
+/** Validates a table name, so it can be spliced into SQL as an identifier. */
+export function checkTable(store: string, table: string): string {
+  if (!IDENTIFIER.test(table)) {
+    throw new TypeError(`${store}: table must be letters, digits and underscores, got ${JSON.stringify(table)}`);
+  }
+  return table;
+}
+
+/** Loads an optional peer dependency only when its store is used. */
+export function loadDriver<T>(store: string, name: string): T {
+  try {
+    return createRequire(import.meta.url)(name) as T;
+  } catch (error) {
+    throw new TokenStoreError(
+      TokenStoreErrorCode.STORAGE_FAILURE,
+      `${store} needs the ${name} package: npm install ${name}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** A driver failure as the typed error every store raises. */
+export function storageFailure(message: string, cause: unknown): TokenStoreError {
+  if (cause instanceof TokenStoreError) return cause;
+  return new TokenStoreError(TokenStoreErrorCode.STORAGE_FAILURE, message, { cause });
+}
+
+export function lockTimeout(store: string, ms: number): TokenStoreError {
+  return new TokenStoreError(TokenStoreErrorCode.LOCK_TIMEOUT, `${store}: refresh lock not acquired within ${ms} ms`);
+}
+
+/**
+ * SQL rows can compare loosely (MySQL ignores trailing spaces); keep only exact matches, with
+ * every field a string or null.
+ */
+export function exactRows(
+  rows: readonly Record<string, unknown>[],
+  column: LookupColumn,
+  value: string,
+): TokenRecord[] {
+  const out: TokenRecord[] = [];
+  for (const row of rows) {
+    const record = toRecord(row);
+    if (record[column] === value) out.push(record);
+  }
+  return out;
+}
+
+export function toRecord(row: Record<string, unknown>): TokenRecord {
+  const record: Record<string, string | null> = {};
+  for (const { field } of TOKEN_COLUMNS) {
+    const value = row[field];
+    record[field] = value == null ? null : String(value);
+  }
+  return record as unknown as TokenRecord;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

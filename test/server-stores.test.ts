@@ -1,0 +1,374 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { isTokenStoreError, OAuthToken, type TokenStore, TokenStoreErrorCode } from 'zoho-token-store';
+import { MySQLStore } from 'zoho-token-store/stores/mysql';
+import { PostgresStore } from 'zoho-token-store/stores/postgres';
+import { RedisStore } from 'zoho-token-store/stores/redis';
+import { describeTokenStoreConformance } from 'zoho-token-store/testing';
+
+const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CHILD = fileURLToPath(new URL('./fixtures/server-store-child.ts', import.meta.url));
+
+type Kind = 'mysql' | 'postgres' | 'redis';
+type LockingStore = TokenStore<OAuthToken> & {
+  close(): Promise<void>;
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R>;
+};
+
+/** Admin connections for set-up and clean-up; each answers whether its server is up. */
+const admin = {
+  mysql: mysql.createPool({ uri: MYSQL_URL, connectTimeout: 2000, connectionLimit: 2 }),
+  postgres: new pg.Pool({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000, max: 2 }),
+  redis: new Redis(REDIS_URL, { connectTimeout: 2000, maxRetriesPerRequest: 0, lazyConnect: true }),
+};
+admin.postgres.on('error', () => undefined);
+admin.redis.on('error', () => undefined);
+
+async function probe(kind: Kind, check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await check();
+    return true;
+  } catch (error) {
+    if (process.env.CI === 'true') throw new Error(`${kind} server is not reachable in CI`, { cause: error });
+    console.warn(`\n!!! ${kind} server not reachable: SKIPPING its tests (${(error as Error).message}) !!!\n`);
+    return false;
+  }
+}
+const up: Record<Kind, boolean> = {
+  mysql: await probe('mysql', () => admin.mysql.query('SELECT 1')),
+  postgres: await probe('postgres', () => admin.postgres.query('SELECT 1')),
+  redis: await probe('redis', () => admin.redis.connect().then(() => admin.redis.ping())),
+};
+
+// Every table and prefix a test creates, removed at the end so the shared servers stay tidy.
+const tables = { mysql: new Set<string>(), postgres: new Set<string>() };
+const prefixes = new Set<string>();
+after(async () => {
+  if (up.mysql) for (const t of tables.mysql) await admin.mysql.query(`DROP TABLE IF EXISTS \`${t}\``);
+  if (up.postgres) for (const t of tables.postgres) await admin.postgres.query(`DROP TABLE IF EXISTS "${t}"`);
+  if (up.redis) {
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length > 0) await admin.redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  }
+  await Promise.all([admin.mysql.end(), admin.postgres.end()]);
+  admin.redis.disconnect();
+});
+
+const suffix = () => randomBytes(6).toString('hex');
+/** Where a fresh store of each kind keeps its tokens, registered for clean-up. */
+const fresh = {
+  mysql: () => {
+    const table = `zts_${suffix()}`;
+    tables.mysql.add(table);
+    return { url: MYSQL_URL, table };
+  },
+  postgres: () => {
+    const table = `zts_${suffix()}`;
+    tables.postgres.add(table);
+    return { url: POSTGRES_URL, table };
+  },
+  redis: () => {
+    const prefix = `zts-test:${suffix()}:`;
+    prefixes.add(prefix);
+    return { url: REDIS_URL, prefix };
+  },
+};
+const open = (kind: Kind, options: Record<string, unknown>): LockingStore =>
+  kind === 'mysql'
+    ? new MySQLStore(options)
+    : kind === 'postgres'
+      ? new PostgresStore(options)
+      : new RedisStore(options);
+
+const NAMES: Record<Kind, string> = { mysql: 'MySQLStore', postgres: 'PostgresStore', redis: 'RedisStore' };
+const KINDS: Kind[] = ['mysql', 'postgres', 'redis'];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const token = (n: number) =>
+  new OAuthToken({
+    userName: `u${n}@zylker.com`,
+    clientId: 'c',
+    clientSecret: 's',
+    refreshToken: `r${n}`,
+    accessToken: `a${n}`,
+  });
+const storageFailure = (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.STORAGE_FAILURE;
+
+/** A TCP proxy to the real server that a test can cut (blackhole) and restore. */
+class CuttableProxy {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #cut = false;
+  port = 0;
+
+  constructor(readonly target: number) {
+    this.#server = net.createServer((client) => {
+      this.#sockets.add(client);
+      client.on('close', () => this.#sockets.delete(client));
+      client.on('error', () => undefined);
+      if (this.#cut) return; // accepted but silent: the client must give up on its own
+      const upstream = net.connect(target, '127.0.0.1');
+      this.#sockets.add(upstream);
+      upstream.on('close', () => this.#sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+  }
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as net.AddressInfo).port;
+    return this;
+  }
+  #dropAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+  cut(): void {
+    this.#cut = true;
+    this.#dropAll();
+  }
+  restore(): void {
+    this.#cut = false;
+    this.#dropAll();
+  }
+  async stop(): Promise<void> {
+    this.#dropAll();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
+
+const urlThrough = (url: string, port: number) => {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+};
+
+async function eventually<R>(call: () => Promise<R>, withinMs: number): Promise<R> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+function runChild(kind: Kind, options: Record<string, unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', CHILD, kind, JSON.stringify(options)],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${kind} child exited with ${code}`))));
+  });
+}
+
+for (const kind of KINDS) {
+  const skip = !up[kind];
+  const describeKind = (name: string, body: () => void) => describe(name, { skip }, body);
+
+  describeTokenStoreConformance({ describe: describeKind, it }, NAMES[kind], {
+    createStore: () => open(kind, fresh[kind]()),
+  });
+
+  describeKind(`${NAMES[kind]} on a real server`, () => {
+    it('keeps exactly one row per user when 4 processes save the same 20 users at once', async () => {
+      const options = fresh[kind]();
+      await Promise.all(Array.from({ length: 4 }, () => runChild(kind, options)));
+      const store = open(kind, options);
+      try {
+        const all = await store.getTokens();
+        assert.equal(all.length, 20);
+        assert.equal(new Set(all.map((t) => t.getUserSignature()?.getName())).size, 20);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('fails fast with a typed error while the server is unreachable, and recovers without losing rows', async () => {
+      const target = Number(new URL({ mysql: MYSQL_URL, postgres: POSTGRES_URL, redis: REDIS_URL }[kind]).port);
+      const proxy = await new CuttableProxy(target).start();
+      const options = { ...fresh[kind](), connectTimeoutMs: 1000, queryTimeoutMs: 1000 };
+      const store = open(kind, { ...options, url: urlThrough(options.url, proxy.port) });
+      try {
+        for (let n = 0; n < 5; n++) await store.saveToken(token(n));
+        proxy.cut();
+        for (const call of [() => store.getTokens(), () => store.saveToken(token(9))]) {
+          const started = Date.now();
+          await assert.rejects(call(), storageFailure);
+          assert.ok(Date.now() - started < 3500, `took ${Date.now() - started} ms`);
+        }
+        proxy.restore();
+        await eventually(() => store.saveToken(token(5)), 5000);
+        const all = await store.getTokens();
+        assert.deepEqual(all.map((t) => t.getRefreshToken()).sort(), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+      } finally {
+        await store.close();
+        await proxy.stop();
+      }
+    });
+
+    it('fails with a typed error, never a hang, when nothing listens on the port', async () => {
+      const closed = net.createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as net.AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const options = { ...fresh[kind](), connectTimeoutMs: 1000, queryTimeoutMs: 1000 };
+      const store = open(kind, { ...options, url: urlThrough(options.url, port) });
+      try {
+        const started = Date.now();
+        await assert.rejects(store.getTokens(), (e: unknown) => storageFailure(e) && (e as Error).cause !== undefined);
+        await assert.rejects(
+          store.withRefreshLock('k', async () => 'never'),
+          storageFailure,
+        );
+        assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('never lets two holders of one refresh lock overlap, and does not block other keys', async () => {
+      const options = fresh[kind]();
+      const [a, b] = [open(kind, options), open(kind, options)];
+      try {
+        let holders = 0;
+        let most = 0;
+        const hold = async () => {
+          most = Math.max(most, ++holders);
+          await sleep(20);
+          holders--;
+        };
+        await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).withRefreshLock('user-1', hold)));
+        assert.equal(most, 1);
+
+        let release = () => {};
+        const held = a.withRefreshLock('user-1', () => new Promise<void>((resolve) => (release = resolve)));
+        await sleep(50);
+        const started = Date.now();
+        assert.equal(await b.withRefreshLock('user-2', async () => 'free'), 'free');
+        assert.ok(Date.now() - started < 1000);
+        release();
+        await held;
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('gives up on a busy refresh lock after lockTimeoutMs with a typed error', async () => {
+      const options = fresh[kind]();
+      const [a, b] = [open(kind, options), open(kind, { ...options, lockTimeoutMs: 300 })];
+      try {
+        let release = () => {};
+        const held = a.withRefreshLock('busy', () => new Promise<void>((resolve) => (release = resolve)));
+        await sleep(50);
+        const started = Date.now();
+        await assert.rejects(
+          b.withRefreshLock('busy', async () => 'never'),
+          (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.LOCK_TIMEOUT,
+        );
+        assert.ok(Date.now() - started < 2000);
+        release();
+        await held;
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
+}
+
+describe('RedisStore refresh lock lease', { skip: !up.redis }, () => {
+  it('is taken over once the lease of a holder that died has passed', async () => {
+    const options = fresh.redis();
+    // A "dead" holder: set with a short lease and never released.
+    await admin.redis.set(`${options.prefix}lock:user-1`, 'dead-owner', 'PX', 300);
+    const store = new RedisStore({ ...options, lockTimeoutMs: 3000 });
+    try {
+      const started = Date.now();
+      assert.equal(await store.withRefreshLock('user-1', async () => 'mine'), 'mine');
+      assert.ok(Date.now() - started >= 200, 'acquired before the lease ran out');
+      assert.equal(await admin.redis.exists(`${options.prefix}lock:user-1`), 0, 'released after work');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQL stores on a real server', () => {
+  it('MySQLStore uses a table the official SDK created as it is', { skip: !up.mysql }, async () => {
+    const options = fresh.mysql();
+    await admin.mysql.query(`CREATE TABLE \`${options.table}\` (id varchar(10) NOT NULL, user_name varchar(255),
+      client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255),
+      grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255),
+      PRIMARY KEY (id))`);
+    await admin.mysql.query(`INSERT INTO \`${options.table}\` (id, user_name, refresh_token) VALUES (?, ?, ?)`, [
+      '1',
+      'legacy@zylker.com',
+      'r-legacy',
+    ]);
+    const store = new MySQLStore(options);
+    try {
+      await store.saveToken(token(1));
+      const legacy = await store.findToken(new OAuthToken({ userName: 'legacy@zylker.com' }));
+      assert.equal(legacy?.getRefreshToken(), 'r-legacy');
+      const [rows] = await admin.mysql.query('SELECT data_type FROM information_schema.columns WHERE table_name = ?', [
+        options.table,
+      ]);
+      assert.ok((rows as { data_type: string }[]).every((r) => r.data_type === 'varchar'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  for (const kind of ['mysql', 'postgres'] as const) {
+    it(`${NAMES[kind]} rolls a failed save back whole`, { skip: !up[kind] }, async () => {
+      const options = fresh[kind]();
+      const store = open(kind, options);
+      try {
+        await store.saveToken(token(1));
+        // A trigger that fails the update after the row was read: nothing of the save may remain.
+        if (kind === 'mysql') {
+          await admin.mysql.query(`CREATE TRIGGER \`${options.table}_ro\` BEFORE UPDATE ON \`${options.table}\`
+            FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'read-only'`);
+        } else {
+          await admin.postgres.query(`CREATE FUNCTION "${options.table}_ro"() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'read-only'; END $$`);
+          await admin.postgres.query(`CREATE TRIGGER ro BEFORE UPDATE ON "${options.table}"
+            FOR EACH ROW EXECUTE FUNCTION "${options.table}_ro"()`);
+        }
+        await assert.rejects(
+          store.saveToken(new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'changed' })),
+          storageFailure,
+        );
+        const found = await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' }));
+        assert.equal(found?.getAccessToken(), 'a1');
+      } finally {
+        await store.close();
+        if (kind === 'postgres') {
+          await admin.postgres.query(`DROP TABLE IF EXISTS "${options.table}"`);
+          await admin.postgres.query(`DROP FUNCTION IF EXISTS "${options.table}_ro"()`);
+        }
+      }
+    });
+  }
+});
