@@ -130,6 +130,25 @@ describe('SQLiteStore on disk', () => {
     db.close();
   });
 
+  it('gives up on a refresh lock held elsewhere with LOCK_TIMEOUT, and frees it after the holder', async () => {
+    const path = newFile();
+    const [holder, waiter] = [new SQLiteStore({ path }), new SQLiteStore({ path, lockTimeoutMs: 200 })];
+    let release = () => {};
+    const held = holder.withRefreshLock('k', () => new Promise<void>((done) => (release = done)));
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await assert.rejects(
+      waiter.withRefreshLock('k', async () => {}),
+      (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.LOCK_TIMEOUT,
+    );
+    assert.ok(Date.now() - started < 1_000);
+    assert.equal(await waiter.withRefreshLock('other', async () => 'free'), 'free');
+    release();
+    await held;
+    assert.equal(await waiter.withRefreshLock('k', async () => 'mine'), 'mine');
+    await Promise.all([holder.close(), waiter.close()]);
+  });
+
   it('rolls a failed save back whole', async () => {
     const db = new Database(':memory:');
     const store = new SQLiteStore({ database: db });

@@ -109,7 +109,7 @@ class SQLiteBackend implements RecordBackend {
       if (this.#takeLock.run(key, owner, now + this.#leaseMs, now).changes === 1) break;
       if (now > deadline) {
         throw new TokenStoreError(
-          TokenStoreErrorCode.STORAGE_FAILURE,
+          TokenStoreErrorCode.LOCK_TIMEOUT,
           'SQLiteStore: timed out waiting for the refresh lock',
         );
       }
