@@ -32,6 +32,15 @@ const MAX_ATTEMPTS = 100;
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /** A record as a hash: null fields are left out, so `''` and null stay distinct. */
+// Reads an index set and every token hash it lists in one round trip (read-only, so it never
+// conflicts with the WATCH-based writes). It names token keys it builds itself, which standalone
+// Redis allows; a Redis Cluster would need the prefix in a hash tag.
+const READ_INDEXED = `
+local ids = redis.call('SMEMBERS', KEYS[1])
+local hashes = {}
+for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
+return hashes`;
+
 function toHash(record: TokenRecord): Record<string, string> {
   const hash: Record<string, string> = {};
   for (const { field } of TOKEN_COLUMNS) {
@@ -117,6 +126,19 @@ class RedisBackend implements RecordBackend, RefreshLock {
     return records;
   }
 
+  /** The rows listed under one index key, in a single round trip. */
+  async #readIndexed(indexKey: string): Promise<TokenRecord[]> {
+    const hashes = (await this.#client.eval(READ_INDEXED, 1, indexKey, this.#tokenKey(''))) as string[][];
+    const records: TokenRecord[] = [];
+    for (const flat of hashes) {
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+      const record = fromHash(hash);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
   /** Runs one optimistic transaction at a time on the dedicated connection, retrying on conflict. */
   #serial(attempt: () => Promise<boolean>): Promise<void> {
     const run = async (): Promise<void> => {
@@ -139,9 +161,10 @@ class RedisBackend implements RecordBackend, RefreshLock {
 
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
     try {
-      const ids =
-        key.column === 'id' ? [key.value] : await this.#client.smembers(this.#indexKey(key.column, key.value));
-      const records = await this.#read(this.#client, ids);
+      const records =
+        key.column === 'id'
+          ? await this.#read(this.#client, [key.value])
+          : await this.#readIndexed(this.#indexKey(key.column, key.value));
       return records.filter((record) => record[key.column] === key.value);
     } catch (error) {
       throw scrubbed(error);
