@@ -41,6 +41,8 @@ local hashes = {}
 for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
 return hashes`;
 
+const CLEAR_BATCH = 500;
+
 function toHash(record: TokenRecord): Record<string, string> {
   const hash: Record<string, string> = {};
   for (const { field } of TOKEN_COLUMNS) {
@@ -222,19 +224,26 @@ class RedisBackend implements RecordBackend, RefreshLock {
     }
   }
 
-  clear(): Promise<void> {
+  // Batches, each token removed whole: one MULTI over every key of a large store would outlast
+  // the command timeout (100k tokens are ~500k keys).
+  async clear(): Promise<void> {
     const tx = this.#tx;
-    return this.#serial(async () => {
-      await tx.watch(this.#idsKey);
-      const ids = await tx.smembers(this.#idsKey);
-      if (ids.length > 0) await tx.watch(...ids.map(this.#tokenKey));
-      const records = await this.#read(tx, ids);
-      const multi = tx.multi();
-      const doomed = new Set([this.#idsKey, ...ids.map(this.#tokenKey)]);
-      for (const record of records) for (const key of this.#indexKeysOf(record)) doomed.add(key);
-      multi.del(...doomed);
-      return checkExec(await multi.exec());
-    });
+    for (let done = false; !done; ) {
+      await this.#serial(async () => {
+        const ids = (await tx.srandmember(this.#idsKey, CLEAR_BATCH)) as string[];
+        if (ids.length === 0) {
+          done = true;
+          return true;
+        }
+        await tx.watch(...ids.map(this.#tokenKey));
+        const records = await this.#read(tx, ids);
+        const multi = tx.multi();
+        for (const record of records) for (const key of this.#indexKeysOf(record)) multi.srem(key, record.id);
+        multi.del(...ids.map(this.#tokenKey));
+        multi.srem(this.#idsKey, ...ids);
+        return checkExec(await multi.exec());
+      });
+    }
   }
 
   async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
