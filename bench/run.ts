@@ -1,5 +1,6 @@
 // `npm run bench`: prints markdown tables for docs/benchmarks.md, with each target checked.
 import { cpus, totalmem } from 'node:os';
+import { benchServerStores } from './server-stores.js';
 import { benchTokenManager } from './token-manager.js';
 import { benchTokenStores, fmt, type Row } from './token-stores.js';
 
@@ -7,14 +8,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const out: string[] = [];
 const print = (line = '') => out.push(line);
 
-// BENCH=stores,manager picks sections; all by default.
-const sections = new Set((process.env.BENCH ?? 'stores,manager').split(','));
+// BENCH=stores,manager,servers picks sections; all by default.
+const sections = new Set((process.env.BENCH ?? 'stores,manager,servers').split(','));
 
 print(
   `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
 );
 if (sections.has('stores')) await storesSection();
 if (sections.has('manager')) await managerSection();
+if (sections.has('servers')) await serversSection();
 console.log(out.join('\n'));
 
 async function storesSection() {
@@ -98,6 +100,42 @@ async function managerSection() {
   for (const row of stampede.filter((r) => !r.subject.startsWith('official'))) {
     print(
       `| 1,000-call stampede costs one refresh: ${row.subject} | ${row.refreshRequests} | ${row.refreshRequests === 1 ? 'yes' : '**no**'} |`,
+    );
+  }
+}
+
+async function serversSection() {
+  log('server stores (issue #5 workload)…');
+  const rows = await benchServerStores(log);
+  print();
+  print('## Server stores: operations per second (32 callers in flight; the official DBStore 4)');
+  print();
+  print(
+    "The official DBStore's table is seeded directly: its own saveToken numbers new rows max(id) + 1 on a varchar id, which sorts '9' above '10', so its 11th insert fails with a duplicate key.",
+  );
+  print();
+  print('| store | N | fill (saves/s) | findToken by user | saveToken (upsert) | × official (findToken) |');
+  print('|---|---:|---:|---:|---:|---:|');
+  const official = rows.find((r) => r.store.startsWith('official'));
+  for (const row of rows) {
+    const ratio = official?.byUser && row.byUser ? `${(row.byUser / official.byUser).toFixed(0)}×` : '—';
+    print(
+      `| ${row.store} | ${row.n} | ${fmt(row.fillPerSecond)} | ${fmt(row.byUser)} | ${fmt(row.upsert)} | ${ratio} |`,
+    );
+  }
+  print();
+  print('| target | measured | met |');
+  print('|---|---|---|');
+  for (const [store, floor] of [
+    ['MySQLStore (MariaDB)', 10_000],
+    ['PostgresStore', 10_000],
+    ['RedisStore', 30_000],
+  ] as const) {
+    const measured = rows.filter((r) => r.store === store);
+    const slowest = Math.min(...measured.map((r) => r.byUser ?? 0));
+    const ratio = official?.byUser ? slowest / official.byUser : 0;
+    print(
+      `| ${store}: findToken ≥ ${fmt(floor)}/s at every N, ≥ 20× official | ${measured.map((r) => `${fmt(r.byUser)}/s at ${r.n}`).join(', ')}; ${ratio.toFixed(0)}× | ${slowest >= floor && ratio >= 20 ? 'yes' : '**no**'} |`,
     );
   }
 }
