@@ -4,7 +4,16 @@ import type { LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
-import { checkTable, columnOf, exactRows, loadDriver, lockTimeout, storageFailure, toRecord } from './server-shared.js';
+import {
+  checkTable,
+  columnOf,
+  exactRows,
+  loadDriver,
+  lockTimeout,
+  onceUntilFailure,
+  storageFailure,
+  toRecord,
+} from './store-support.js';
 
 /** Options for {@link MySQLStore}. */
 export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -43,7 +52,7 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   readonly #table: string;
   readonly #timeout: number;
   readonly #lockTimeout: number;
-  #schema: Promise<void> | undefined;
+  readonly #ready = onceUntilFailure(() => this.#createSchema());
 
   constructor(options: MySQLStoreOptions<TokenLike>) {
     this.#table = checkTable('MySQLStore', options.table ?? 'oauthtoken');
@@ -51,15 +60,6 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? createPool(options);
-  }
-
-  /** Creates the table once; a failure is retried on the next call, so a late server is fine. */
-  #ready(): Promise<void> {
-    this.#schema ??= this.#createSchema().catch((error) => {
-      this.#schema = undefined;
-      throw error;
-    });
-    return this.#schema;
   }
 
   async #createSchema(): Promise<void> {

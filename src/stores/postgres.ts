@@ -11,10 +11,11 @@ import {
   LOOKUPS,
   loadDriver,
   lockTimeout,
+  onceUntilFailure,
   sleep,
   storageFailure,
   toRecord,
-} from './server-shared.js';
+} from './store-support.js';
 
 /** Options for {@link PostgresStore}. */
 export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -54,22 +55,13 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   readonly #ownsPool: boolean;
   readonly #table: string;
   readonly #lockTimeout: number;
-  #schema: Promise<void> | undefined;
+  readonly #ready = onceUntilFailure(() => this.#createSchema());
 
   constructor(options: PostgresStoreOptions<TokenLike>) {
     this.#table = checkTable('PostgresStore', options.table ?? 'oauthtoken');
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? createPool(options);
-  }
-
-  /** Creates the table once; a failure is retried on the next call, so a late server is fine. */
-  #ready(): Promise<void> {
-    this.#schema ??= this.#createSchema().catch((error) => {
-      this.#schema = undefined;
-      throw error;
-    });
-    return this.#schema;
   }
 
   async #createSchema(): Promise<void> {

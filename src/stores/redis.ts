@@ -5,7 +5,7 @@ import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-bac
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
-import { LOOKUPS, loadDriver, lockTimeout, sleep, storageFailure } from './server-shared.js';
+import { LOOKUPS, loadDriver, lockTimeout, sleep, storageFailure } from './store-support.js';
 
 /** Options for {@link RedisStore}. */
 export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T> {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
@@ -8,6 +7,7 @@ import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-bac
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import { checkTable, columnOf, LOOKUPS, loadDriver } from './store-support.js';
 
 /** Options for {@link SQLiteStore}. */
 export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -27,9 +27,6 @@ export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T>
   database?: BetterSqlite3.Database;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
-const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
 // Identifiers come from constants and a validated table name; every value is a bound parameter.
 const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS ${c.field}`).join(', ');
 const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
@@ -37,18 +34,6 @@ const PARAM_LIST = TOKEN_COLUMNS.map((c) => `@${c.field}`).join(', ');
 const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
   .map((c) => `${c.column} = @${c.field}`)
   .join(', ');
-
-function loadDriver(): typeof BetterSqlite3 {
-  try {
-    return createRequire(import.meta.url)('better-sqlite3');
-  } catch (error) {
-    throw new TokenStoreError(
-      TokenStoreErrorCode.STORAGE_FAILURE,
-      'SQLiteStore needs the better-sqlite3 package: npm install better-sqlite3',
-      { cause: error },
-    );
-  }
-}
 
 class SQLiteBackend implements RecordBackend {
   readonly #db: BetterSqlite3.Database;
@@ -66,10 +51,7 @@ class SQLiteBackend implements RecordBackend {
   readonly #lockTimeoutMs: number;
 
   constructor(options: SQLiteStoreOptions<TokenLike>) {
-    const table = options.table ?? 'oauthtoken';
-    if (!IDENTIFIER.test(table)) {
-      throw new TypeError(`SQLiteStore: table must be letters, digits and underscores, got ${JSON.stringify(table)}`);
-    }
+    const table = checkTable('SQLiteStore', options.table ?? 'oauthtoken');
     this.#ownsDb = options.database === undefined;
     this.#db = options.database ?? openDatabase(options.path ?? 'zohooauth.db', options);
     createSchema(this.#db, table);
@@ -166,7 +148,7 @@ class SQLiteBackend implements RecordBackend {
 }
 
 function openDatabase(path: string, options: SQLiteStoreOptions<TokenLike>): BetterSqlite3.Database {
-  const Database = loadDriver();
+  const Database = loadDriver<typeof BetterSqlite3>('SQLiteStore', 'better-sqlite3');
   const inMemory = path === ':memory:' || path === '';
   // Create the file owner-only before SQLite does, so tokens are never world-readable;
   // SQLite gives its -wal and -shm files the same mode.

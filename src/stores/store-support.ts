@@ -3,7 +3,7 @@ import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import type { LookupColumn } from '../store/record-backend.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 
-/** Table names a server store accepts: letters, digits, underscores; never quoted user input. */
+/** Table names a store accepts: letters, digits, underscores; never quoted user input. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
 export const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
@@ -68,3 +68,18 @@ export function toRecord(row: Record<string, unknown>): TokenRecord {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `create` once and shares its promise; a failure is forgotten, so the next call tries
+ * again (a database that starts after the store is fine).
+ */
+export function onceUntilFailure(create: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= create().catch((error) => {
+      done = undefined;
+      throw error;
+    });
+    return done;
+  };
+}
