@@ -14,6 +14,18 @@ export const TokenStoreErrorCode = {
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',
   /** The store was used after `close()`. */
   CLOSED: 'CLOSED',
+  /** Stored data failed its integrity check: a token file that is truncated, edited or not ours. Nothing was replaced. */
+  CORRUPT_DATA: 'CORRUPT_DATA',
+  /** No usable encryption key: none given (option or `ZOHO_TOKEN_KEY`), or one that is not 32 bytes. */
+  NO_KEY: 'NO_KEY',
+  /** A value was encrypted under a key id the keyring does not hold. */
+  UNKNOWN_KEY: 'UNKNOWN_KEY',
+  /** A value did not decrypt: the key for its id is wrong, or the value was tampered with. */
+  WRONG_KEY: 'WRONG_KEY',
+  /** A store URL that `openStore` cannot open: an unknown scheme or a malformed URL. */
+  INVALID_STORE_URL: 'INVALID_STORE_URL',
+  /** The store cannot do this (for example, it does not track token activity). */
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
 } as const;
 
 export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  hasActivityTracking,
   isTokenStoreError,
   type LookupKey,
   OAuthToken,
@@ -47,5 +48,107 @@ describe('RecordTokenStore fresh ids', () => {
       (error: unknown) => isTokenStoreError(error) && error.code === TokenStoreErrorCode.STORAGE_FAILURE,
     );
     assert.equal(written.length, 0);
+  });
+});
+
+describe('RecordTokenStore activity', () => {
+  it('does not track activity on a backend without touch and activity: NOT_SUPPORTED', async () => {
+    const store = new RecordTokenStore(collidingBackend(0).backend);
+    assert.equal(store.tracksActivity, false);
+    assert.equal(hasActivityTracking(store), false);
+    const notSupported = (error: unknown) =>
+      isTokenStoreError(error) && error.code === TokenStoreErrorCode.NOT_SUPPORTED;
+    await assert.rejects(store.recordUse('1', 1), notSupported);
+    await assert.rejects(store.recordRevoked('1', 1), notSupported);
+    await assert.rejects(store.getActivity(), notSupported);
+  });
+
+  it('passes whole ms to the backend, refuses a time that is not a finite number, and types failures', async () => {
+    const touched: [string, string, number][] = [];
+    const backend: RecordBackend = {
+      ...collidingBackend(0).backend,
+      async touch(id, event, at) {
+        if (id === 'broken') throw new Error('connection reset');
+        touched.push([id, event, at]);
+      },
+      activity: async () => [],
+    };
+    const store = new RecordTokenStore(backend);
+    assert.equal(hasActivityTracking(store), true);
+    await store.recordUse('1', 1_764_000_000_000.7);
+    await store.recordRevoked('2', 5);
+    assert.deepEqual(touched, [
+      ['1', 'used', 1_764_000_000_000],
+      ['2', 'revoked', 5],
+    ]);
+    for (const at of [Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      await assert.rejects(store.recordUse('1', at), TypeError);
+    }
+    await assert.rejects(
+      store.recordUse('broken', 1),
+      (error: unknown) =>
+        isTokenStoreError(error) && error.code === TokenStoreErrorCode.STORAGE_FAILURE && error.cause instanceof Error,
+    );
+  });
+});
+
+/** A backend with `upsertMany` that claims a fresh id is taken in its first `collisions` calls. */
+function batchingBackend(collisions: number) {
+  const written: TokenRecord[] = [];
+  const batches: number[] = [];
+  let calls = 0;
+  const backend: RecordBackend = {
+    findBy: () => [],
+    upsert: async () => assert.fail('saveTokens used upsert although the backend has upsertMany'),
+    async upsertMany(keys, decide) {
+      calls++;
+      const freshId = keys.find((key) => key.column === 'id')?.value as string;
+      const taken: TokenRecord = {
+        id: freshId,
+        userName: 'someone-else@zylker.com',
+        clientId: null,
+        clientSecret: null,
+        refreshToken: null,
+        accessToken: 'theirs',
+        grantToken: null,
+        expiryTime: null,
+        redirectUrl: null,
+        apiDomain: null,
+      };
+      const records = decide(calls <= collisions ? [taken] : []);
+      written.push(...records);
+      batches.push(records.length);
+    },
+    delete: async () => {},
+    list: async () => written,
+    clear: async () => {},
+  };
+  return { backend, written, batches };
+}
+
+describe('RecordTokenStore saveTokens', () => {
+  it('saves one token at a time through upsert when the backend has no upsertMany', async () => {
+    const { backend, written, calls } = collidingBackend(1);
+    const tokens = [new OAuthToken({ accessToken: 'a' }), new OAuthToken({ accessToken: 'b' })];
+    await new RecordTokenStore(backend).saveTokens(tokens);
+    assert.equal(calls(), 3, 'one upsert per token, and one retry for the taken id');
+    assert.deepEqual(
+      written.map((record) => [record.id, record.accessToken]),
+      tokens.map((token) => [token.getId(), token.getAccessToken()]),
+    );
+  });
+
+  it('writes batches of 1,000 through upsertMany, drawing new ids for a batch when one is taken', async () => {
+    const { backend, written, batches } = batchingBackend(1);
+    const tokens = Array.from({ length: 2_500 }, (_, i) => new OAuthToken({ accessToken: `a${i}` }));
+    await new RecordTokenStore(backend).saveTokens(tokens);
+    assert.deepEqual(batches, [1_000, 1_000, 500], 'the refused attempt wrote nothing');
+    const ids = tokens.map((token) => token.getId());
+    assert.equal(new Set(ids).size, 2_500);
+    assert.ok(ids.every((id) => /^\d{10}$/.test(id ?? '')));
+    assert.deepEqual(
+      written.map((record) => record.id),
+      ids,
+    );
   });
 });

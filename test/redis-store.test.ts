@@ -17,7 +17,7 @@ describe('RedisStore at size', () => {
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   after(() => redis.disconnect());
 
-  it('deleteTokens clears more tokens than one batch, leaving no key behind', async (t) => {
+  it('deleteTokens clears more tokens (and their activity) than one batch, leaving no key behind', async (t) => {
     if (skip) return t.skip('redis does not answer');
     const store = new RedisStore({ url: REDIS_URL, prefix });
     const saves = Array.from({ length: 1_200 }, (_, i) =>
@@ -25,7 +25,12 @@ describe('RedisStore at size', () => {
     );
     await Promise.all(saves);
     assert.equal((await store.getTokens()).length, 1_200);
+    const ids = (await store.getTokens()).map((token) => token.getId() as string);
+    await Promise.all(ids.slice(0, 700).map((id, i) => store.recordUse(id, 1_000 + i)));
+    await Promise.all(ids.slice(500).map((id) => store.recordRevoked(id, 5_000)));
+    assert.equal((await store.getActivity()).length, 1_200);
     await store.deleteTokens();
+    assert.deepEqual(await store.getActivity(), []);
     assert.deepEqual(await store.getTokens(), []);
     assert.equal(await store.findToken(new OAuthToken({ userName: 'u7@zylker.com' })), null);
     assert.deepEqual(await redis.keys(`${prefix}*`), []);

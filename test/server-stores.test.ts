@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { isTokenStoreError, OAuthToken, type TokenStore, TokenStoreErrorCode } from 'zoho-token-store';
+import {
+  type ActivityTracking,
+  isTokenStoreError,
+  OAuthToken,
+  type TokenStore,
+  TokenStoreErrorCode,
+} from 'zoho-token-store';
 import { MySQLStore } from 'zoho-token-store/stores/mysql';
 import { PostgresStore } from 'zoho-token-store/stores/postgres';
 import { RedisStore } from 'zoho-token-store/stores/redis';
@@ -21,6 +27,7 @@ const CHILD = fileURLToPath(new URL('./fixtures/server-store-child.ts', import.m
 type Kind = 'mysql' | 'postgres' | 'redis';
 type LockingStore = TokenStore<OAuthToken> & {
   close(): Promise<void>;
+  saveTokens(tokens: readonly object[]): Promise<void>;
   withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R>;
 };
 
@@ -74,12 +81,12 @@ const suffix = () => randomBytes(6).toString('hex');
 const fresh = {
   mysql: () => {
     const table = `zts_${suffix()}`;
-    tables.mysql.add(table);
+    tables.mysql.add(table).add(`${table}_activity`);
     return { url: MYSQL_URL, table };
   },
   postgres: () => {
     const table = `zts_${suffix()}`;
-    tables.postgres.add(table);
+    tables.postgres.add(table).add(`${table}_activity`);
     return { url: POSTGRES_URL, table };
   },
   redis: () => {
@@ -187,8 +194,16 @@ for (const kind of KINDS) {
   const skip = !up[kind];
   const describeKind = (name: string, body: () => void) => describe(name, { skip }, body);
 
+  // The options behind each conformance store, so the suite can open a second store on its data.
+  const optionsOf = new WeakMap<object, Record<string, unknown>>();
   describeTokenStoreConformance({ describe: describeKind, it }, NAMES[kind], {
-    createStore: () => open(kind, fresh[kind]()),
+    createStore: () => {
+      const options = fresh[kind]();
+      const store = open(kind, options);
+      optionsOf.set(store, options);
+      return store;
+    },
+    reopenStore: (store) => open(kind, optionsOf.get(store) as Record<string, unknown>),
   });
 
   describeKind(`${NAMES[kind]} on a real server`, () => {
@@ -202,6 +217,27 @@ for (const kind of KINDS) {
         assert.equal(new Set(all.map((t) => t.getUserSignature()?.getName())).size, 20);
       } finally {
         await store.close();
+      }
+    });
+
+    it('leaves no activity behind when uses race with deletes of the same tokens', async () => {
+      const options = fresh[kind]();
+      const writer = open(kind, options) as LockingStore & ActivityTracking;
+      const deleter = open(kind, options);
+      try {
+        const tokens = Array.from({ length: 30 }, (_, n) => token(n));
+        for (const t of tokens) await writer.saveToken(t);
+        const ids = tokens.map((t) => t.getId() as string);
+        const gone = ids.filter((_, i) => i % 2 === 0);
+        await Promise.all([
+          ...ids.flatMap((id) => [1, 2, 3].map((n) => writer.recordUse(id, 1_000 * n))),
+          ...gone.map((id) => deleter.deleteToken(id)),
+        ]);
+        const tracked = new Set((await writer.getActivity()).map((entry) => entry.id));
+        for (const id of gone) assert.ok(!tracked.has(id), `activity of deleted token ${id} survived`);
+        for (const id of ids.filter((id) => !gone.includes(id))) assert.ok(tracked.has(id));
+      } finally {
+        await Promise.all([writer.close(), deleter.close()]);
       }
     });
 
@@ -341,6 +377,31 @@ describe('SQL stores on a real server', () => {
   });
 
   for (const kind of ['mysql', 'postgres'] as const) {
+    it(`${NAMES[kind]} gives no activity to a token saved under the id of a row deleted behind its back`, {
+      skip: !up[kind],
+    }, async () => {
+      const options = fresh[kind]();
+      const store = open(kind, options) as LockingStore & ActivityTracking;
+      const q = kind === 'mysql' ? (t: string) => `\`${t}\`` : (t: string) => `"${t}"`;
+      try {
+        const [one, two] = [token(1), token(2)];
+        await store.saveTokens([one, two]);
+        for (const t of [one, two]) await store.recordUse(t.getId() as string, 1_000);
+        // As the official SDK deletes: the row only, the activity table unknown to it.
+        const deleteRows = `DELETE FROM ${q(options.table)}`;
+        await (kind === 'mysql' ? admin.mysql.query(deleteRows) : admin.postgres.query(deleteRows));
+        assert.equal((await store.getActivity()).length, 2, 'the activity was left behind');
+        await store.saveToken(new OAuthToken({ id: one.getId(), userName: 'new1@zylker.com', accessToken: 'n1' }));
+        await store.saveTokens([new OAuthToken({ id: two.getId(), userName: 'new2@zylker.com', accessToken: 'n2' })]);
+        assert.deepEqual(await store.getActivity(), []);
+        assert.equal((await store.getTokens()).length, 2);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  for (const kind of ['mysql', 'postgres'] as const) {
     it(`${NAMES[kind]} rolls a failed save back whole`, { skip: !up[kind] }, async () => {
       const options = fresh[kind]();
       const store = open(kind, options);
@@ -362,6 +423,16 @@ describe('SQL stores on a real server', () => {
         );
         const found = await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' }));
         assert.equal(found?.getAccessToken(), 'a1');
+        // A batch whose insert went through before its update failed keeps neither.
+        await assert.rejects(
+          store.saveTokens([token(2), new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'changed' })]),
+          storageFailure,
+        );
+        assert.equal(await store.findToken(new OAuthToken({ userName: 'u2@zylker.com' })), null);
+        assert.deepEqual(
+          (await store.getTokens()).map((t) => t.getAccessToken()),
+          ['a1'],
+        );
       } finally {
         await store.close();
         if (kind === 'postgres') {

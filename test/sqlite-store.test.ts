@@ -13,8 +13,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newFile = () => join(dir, `tokens-${++files}.db`);
 
+// Which file each conformance store uses, so the suite can open a second store on it.
+const pathOf = new WeakMap<object, string>();
 describeTokenStoreConformance({ describe, it }, 'SQLiteStore (file)', {
-  createStore: () => new SQLiteStore({ path: newFile() }),
+  createStore: () => {
+    const path = newFile();
+    const store = new SQLiteStore({ path });
+    pathOf.set(store, path);
+    return store;
+  },
+  reopenStore: (store) => new SQLiteStore({ path: pathOf.get(store) as string }),
 });
 describeTokenStoreConformance({ describe, it }, 'SQLiteStore (:memory:)', {
   createStore: () => new SQLiteStore({ path: ':memory:' }),
@@ -158,6 +166,30 @@ describe('SQLiteStore on disk', () => {
     await assert.rejects(store.saveToken(new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'changed' })));
     const found = await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' }));
     assert.equal(found?.getAccessToken(), 'a1');
+    // A batch whose insert went through before its update failed keeps neither.
+    await assert.rejects(
+      store.saveTokens([token(2), new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'changed' })]),
+    );
+    assert.deepEqual(
+      (await store.getTokens()).map((t) => t.getAccessToken()),
+      ['a1'],
+    );
+    await store.close();
+    db.close();
+  });
+
+  it('gives no activity to a token saved under the id of a row deleted behind its back', async () => {
+    const db = new Database(':memory:');
+    const store = new SQLiteStore({ database: db });
+    const [one, two] = [token(1), token(2)];
+    await store.saveTokens([one, two]);
+    for (const t of [one, two]) await store.recordUse(t.getId() as string, 1_000);
+    // As the official SDK deletes: the row only, the activity table unknown to it.
+    db.exec('DELETE FROM oauthtoken');
+    assert.equal((await store.getActivity()).length, 2, 'the activity was left behind');
+    await store.saveToken(new OAuthToken({ id: one.getId(), userName: 'new1@zylker.com', accessToken: 'n1' }));
+    await store.saveTokens([new OAuthToken({ id: two.getId(), userName: 'new2@zylker.com', accessToken: 'n2' })]);
+    assert.deepEqual(await store.getActivity(), []);
     await store.close();
     db.close();
   });

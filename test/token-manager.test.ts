@@ -14,6 +14,8 @@ import {
   TokenManagerErrorCode,
   type TokenManagerOptions,
   type TokenStore,
+  TokenStoreError,
+  TokenStoreErrorCode,
 } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { MemoryStore } from 'zoho-token-store/stores/memory';
@@ -332,6 +334,117 @@ describe('TokenManager failures', () => {
     for (const secret of [token.getAccessToken(), token.getRefreshToken(), client.clientSecret]) {
       assert.ok(secret && !printed.includes(secret), `a secret was printed:\n${printed}`);
     }
+  });
+});
+
+/** The one token's activity in a store, waiting briefly for fire-and-forget writes to land. */
+async function activityOf(store: MemoryStore | SQLiteStore, expected?: { lastUsedAt: number | null }) {
+  for (let tries = 0; ; tries++) {
+    const [entry] = await store.getActivity();
+    const found = { lastUsedAt: entry?.lastUsedAt ?? null, revokedAt: entry?.revokedAt ?? null };
+    if (expected === undefined || found.lastUsedAt === expected.lastUsedAt || tries === 50) return found;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+describe('TokenManager activity', () => {
+  for (const [name, createStore] of [
+    ['MemoryStore', () => new MemoryStore()],
+    ['SQLiteStore', () => new SQLiteStore({ path: ':memory:' })],
+  ] as const) {
+    it(`records use at most once a minute by default, on ${name}`, async () => {
+      const store = createStore();
+      const manager = managerFor(store, { grantToken: code() });
+      const start = emulator.clock.now();
+      await manager.getAccessToken();
+      assert.deepEqual(await activityOf(store, { lastUsedAt: start }), { lastUsedAt: start, revokedAt: null });
+      emulator.clock.advance(30_000);
+      for (let i = 0; i < 20; i++) await manager.getAccessToken();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await activityOf(store)).lastUsedAt, start, 'throttled within the interval');
+      emulator.clock.advance(31_000);
+      await manager.getAccessToken();
+      const later = emulator.clock.now();
+      assert.equal((await activityOf(store, { lastUsedAt: later })).lastUsedAt, later);
+      // Another manager of the same token, reading it from the store, records its own use.
+      emulator.clock.advance(90_000);
+      await managerFor(store, { userName: USER }).getAccessToken();
+      assert.equal((await activityOf(store, { lastUsedAt: emulator.clock.now() })).lastUsedAt, emulator.clock.now());
+    });
+  }
+
+  it('records every use with activityIntervalMs 0', async () => {
+    const store = new MemoryStore();
+    const manager = managerFor(store, { grantToken: code() }, { activityIntervalMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      emulator.clock.advance(1);
+      await manager.getAccessToken();
+      const now = emulator.clock.now();
+      assert.equal((await activityOf(store, { lastUsedAt: now })).lastUsedAt, now);
+    }
+  });
+
+  it('logs a failed recording without a secret and still hands out the token', async () => {
+    const warnings: string[] = [];
+    let calls = 0;
+    const store = new (class extends MemoryStore {
+      override async recordUse(): Promise<void> {
+        const secret = (await this.getTokens())[0]?.getRefreshToken();
+        // A typed error first, then what a custom store might throw: a message with a secret in it.
+        if (++calls === 2) throw new Error(`driver says ${secret}`);
+        throw new TokenStoreError(TokenStoreErrorCode.STORAGE_FAILURE, 'recordUse failed in the storage backend', {
+          cause: new Error(`driver says ${secret}`),
+        });
+      }
+    })();
+    const logger = {
+      warn: (message: string, fields?: object) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    const manager = managerFor(store, { grantToken: code() }, { logger, activityIntervalMs: 0 });
+    const accessToken = await manager.getAccessToken();
+    assert.equal(await manager.getAccessToken(), accessToken);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const token = await onlyToken(store);
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0] as string, /could not record the token’s use .*STORAGE_FAILURE/);
+    assert.match(warnings[1] as string, /could not record the token’s use .*"error":"Error"/);
+    for (const secret of [token.getAccessToken(), token.getRefreshToken(), client.clientSecret]) {
+      assert.ok(secret && !warnings.join('\n').includes(secret), 'a secret was logged');
+    }
+  });
+
+  it('records the revocation when Zoho refuses the refresh token, on the manager’s clock', async () => {
+    const store = new SQLiteStore({ path: ':memory:' });
+    const { manager } = await signedIn(store);
+    const refreshToken = (await manager.getToken()).getRefreshToken() as string;
+    const revoke = await fetch(`${emulator.url}/oauth/v2/token/revoke?token=${encodeURIComponent(refreshToken)}`, {
+      method: 'POST',
+    });
+    assert.equal(revoke.status, 200);
+    emulator.clock.advance(2 * HOUR);
+    await rejectsWith(
+      manager.getAccessToken(),
+      (e) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
+    );
+    assert.equal((await activityOf(store)).revokedAt, emulator.clock.now());
+    assert.equal((await store.getTokens()).length, 1, 'the token stays until cleanup or the caller removes it');
+  });
+
+  it('records nothing through a store without activity tracking', async () => {
+    const inner = new MemoryStore();
+    // Only the six TokenStore methods: no recordUse, so the manager must not look for one.
+    const plain: TokenStore<TokenLike> = {
+      findToken: (token) => inner.findToken(token),
+      saveToken: (token) => inner.saveToken(token),
+      deleteToken: (id) => inner.deleteToken(id),
+      getTokens: () => inner.getTokens(),
+      deleteTokens: () => inner.deleteTokens(),
+      findTokenById: (id) => inner.findTokenById(id),
+    };
+    const { manager } = await signedIn(plain);
+    emulator.clock.advance(2 * HOUR);
+    assert.match(await manager.getAccessToken(), /^1000\./);
+    assert.deepEqual(await inner.getActivity(), []);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fetchCurrentUserEmail } from '../crm/current-user.js';
+import { isTokenStoreError } from '../errors.js';
 import {
   type AccountsRequestOptions,
   type ClientCredentials,
@@ -12,6 +13,7 @@ import {
   revokeRefreshToken,
   type TokenGrant,
 } from '../oauth/index.js';
+import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import { OAuthToken, type TokenLike, UserSignature } from '../token/oauth-token.js';
@@ -46,6 +48,12 @@ export interface TokenManagerOptions {
   /** The clock, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
   logger?: Logger;
+  /**
+   * On a store that tracks activity (`hasActivityTracking`), record a token's use at most once per
+   * this many ms; 0 records every use. Default 60 000. Recording never delays or fails
+   * `getAccessToken`: a failure is only logged.
+   */
+  activityIntervalMs?: number;
 }
 
 /** Events a {@link TokenManager} emits; payloads are masked summaries, safe to log. */
@@ -61,13 +69,16 @@ export interface TokenManagerEvents {
 }
 
 const DEFAULT_WINDOW_MS = 5 * 60_000;
+const DEFAULT_ACTIVITY_INTERVAL_MS = 60_000;
 const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.length > 0;
 
 /**
  * Keeps one user's access token fresh: the official SDK's `getToken()` flow, refreshing ahead
  * of expiry, with one refresh shared by every concurrent caller (and, with a store lock, by
  * every process), the grant token cleared once spent, and the refresh token kept through
- * transient failures. Valid tokens are served from memory.
+ * transient failures. Valid tokens are served from memory. On a store that tracks activity it
+ * also records each token's use (throttled by `activityIntervalMs`) and the time Zoho refused its
+ * refresh token, which `purgeTokens` reads.
  *
  * @example
  * ```ts
@@ -88,6 +99,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   readonly #now: () => number;
   readonly #windowMs: number;
   readonly #logger: Logger;
+  readonly #activity: ActivityTracking | null;
+  readonly #activityIntervalMs: number;
+  /** The token id whose use was last recorded, and when. */
+  #lastRecorded: { id: string; at: number } | null = null;
   #token: TokenLike | null = null;
   #cached: { accessToken: string; refreshAt: number } | null = null;
   #inflight: Promise<string> | null = null;
@@ -100,6 +115,8 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     this.#now = options.now ?? Date.now;
     this.#windowMs = options.refreshWindowMs ?? DEFAULT_WINDOW_MS;
     this.#logger = options.logger ?? silentLogger;
+    this.#activity = hasActivityTracking(options.store) ? options.store : null;
+    this.#activityIntervalMs = options.activityIntervalMs ?? DEFAULT_ACTIVITY_INTERVAL_MS;
   }
 
   /**
@@ -108,13 +125,21 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
    */
   getAccessToken(): Promise<string> {
     const cached = this.#cached;
-    if (cached !== null && this.#now() < cached.refreshAt) return Promise.resolve(cached.accessToken);
+    const now = this.#now();
+    if (cached !== null && now < cached.refreshAt) {
+      if (this.#activity !== null) this.#recordUse(now);
+      return Promise.resolve(cached.accessToken);
+    }
     if (this.#inflight === null) {
       this.#inflight = this.#load().finally(() => {
         this.#inflight = null;
       });
     }
-    return this.#inflight;
+    if (this.#activity === null) return this.#inflight;
+    return this.#inflight.then((accessToken) => {
+      this.#recordUse(this.#now());
+      return accessToken;
+    });
   }
 
   /** The full current token (after making sure it is valid): user, API domain, expiry. */
@@ -156,6 +181,33 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   async remove(): Promise<void> {
     const token = this.#token ?? (await this.#read());
     if (token) await this.#delete(token);
+  }
+
+  /** Records the current token's use, at most once per interval per token id, without waiting. */
+  #recordUse(now: number): void {
+    const id = this.#token?.getId();
+    const last = this.#lastRecorded;
+    if (!present(id) || (last !== null && last.id === id && now - last.at < this.#activityIntervalMs)) return;
+    this.#lastRecorded = { id, at: now };
+    this.#recordActivity('use', id, now);
+  }
+
+  /** Calls the store's `recordUse` or `recordRevoked`; a failure is logged (codes and ids only), never thrown. */
+  #recordActivity(event: 'use' | 'revocation', id: string, at: number): Promise<void> {
+    const activity = this.#activity as ActivityTracking;
+    const logFailure = (error: unknown) => {
+      // A typed error's message names no stored value; another store's error might, so of it only the name.
+      const detail = isTokenStoreError(error)
+        ? { code: error.code, message: error.message }
+        : { error: error instanceof Error ? error.name : typeof error };
+      this.#logger.warn?.(`could not record the token’s ${event}`, { id, ...detail });
+    };
+    try {
+      return (event === 'use' ? activity.recordUse(id, at) : activity.recordRevoked(id, at)).catch(logFailure);
+    } catch (error) {
+      logFailure(error);
+      return Promise.resolve();
+    }
   }
 
   async #delete(token: TokenLike): Promise<void> {
@@ -252,7 +304,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
         ? await exchangeAuthorizationCode(this.#options.environment, client, grantToken as string, http)
         : await refreshAccessToken(this.#options.environment, client, refreshToken, http);
     } catch (error) {
-      return this.#renewFailed(error, base, stillValid);
+      return this.#renewFailed(error, base, stillValid, !exchanging);
     }
 
     const next = new OAuthToken({
@@ -277,11 +329,15 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     return this.#use(next);
   }
 
-  #renewFailed(error: unknown, base: TokenLike, stillValid: boolean): string {
+  async #renewFailed(error: unknown, base: TokenLike, stillValid: boolean, refreshing: boolean): Promise<string> {
     this.emit('failed', error as Error);
     const fields = { id: base.getId(), user: userNameOf(base), code: (error as { code?: unknown }).code };
     if (isOAuthError(error) && error.code === OAuthErrorCode.INVALID_GRANT) {
       this.#logger.warn?.('zoho refused the grant or refresh token: the user must sign in again', fields);
+      // Kept for cleanup (`purgeTokens({ revoked: true })`); the stored token stays for the caller to decide.
+      const id = base.getId();
+      if (refreshing && present(id) && this.#activity !== null)
+        await this.#recordActivity('revocation', id, this.#now());
       throw new TokenManagerError(
         TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
         'Zoho refused the grant or refresh token; the user must sign in again',

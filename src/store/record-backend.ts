@@ -1,4 +1,5 @@
 import type { TokenRecord } from '../token/token-record.js';
+import type { TokenActivity } from './token-activity.js';
 
 /** The columns a token can be looked up by. */
 export type LookupColumn = 'id' | 'userName' | 'accessToken' | 'grantToken' | 'refreshToken';
@@ -26,17 +27,40 @@ export interface RecordBackend {
    * write the record it returns — an update of the candidate row with the same id, or an
    * insert when no candidate has that id. No other writer may run in between (a transaction,
    * a lock, or synchronous code). If `decide` throws, nothing is written and the error passes.
+   * The record's id is always that of a candidate or the value of one of the `id` keys, so a
+   * backend can read (or watch) every row it may write in advance. An insert starts with no activity.
    */
   upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void>;
 
-  /** Deletes the row with this id, if any. */
+  /**
+   * `upsert` for many records at once: in one atomic step, under the same serialisation, read
+   * the rows matching any of `keys`, pass them to `decide`, and write every record it returns
+   * (distinct ids; an update of the candidate with the same id, else an insert). If `decide`
+   * throws, nothing is written. Optional: `saveTokens` falls back to one `upsert` per token.
+   */
+  upsertMany?(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void>;
+
+  /** Deletes the row with this id, if any, and its activity. */
   delete(id: string): Promise<void>;
 
   /** Every row. */
   list(): Promise<readonly TokenRecord[]>;
 
-  /** Deletes every row. */
+  /** Deletes every row, and all activity. */
   clear(): Promise<void>;
+
+  /**
+   * Records activity of the row with this id: `used` sets its last use, `revoked` the time Zoho
+   * refused its refresh token. Ignored when no row has the id. Optional: a backend without it
+   * (and `activity`) does not track activity, and idle cleanup is not available on it.
+   */
+  touch?(id: string, event: 'used' | 'revoked', at: number): Promise<void>;
+
+  /** Every row's recorded activity (rows with none may be left out). Present exactly when `touch` is. */
+  activity?(): Promise<readonly TokenActivity[]>;
 
   /** Releases connections or handles. Optional. */
   close?(): Promise<void>;

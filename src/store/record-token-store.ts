@@ -3,7 +3,8 @@ import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../erro
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
 import { belongsTo, firstMatch, hasCredential, lookupKeys } from './matching.js';
-import type { LookupKey, RecordBackend } from './record-backend.js';
+import type { LookupColumn, LookupKey, RecordBackend } from './record-backend.js';
+import type { ActivityTracking, TokenActivity } from './token-activity.js';
 import type { TokenStore } from './token-store.js';
 
 /** Options every built-in store takes. */
@@ -24,9 +25,17 @@ const freshId = (): string => String(randomInt(MIN_ID, MAX_ID));
 
 const ID_TAKEN = Symbol('fresh id taken');
 
+// Tokens per atomic `upsertMany`: large enough to amortise round trips, small enough that one
+// transaction stays well inside statement, packet and command-timeout limits.
+const BATCH_SIZE = 1000;
+
+/** A backend that keeps activity: it has both optional members. */
+type TrackingBackend = RecordBackend & Required<Pick<RecordBackend, 'touch' | 'activity'>>;
+
 /**
  * Turns a {@link RecordBackend} into a {@link TokenStore} with the article's semantics. Every
- * built-in store extends it; a custom store can too, by writing only a backend.
+ * built-in store extends it; a custom store can too, by writing only a backend. It also offers
+ * {@link ActivityTracking} when the backend has `touch` and `activity` (see `tracksActivity`).
  *
  * @example
  * ```ts
@@ -38,7 +47,7 @@ const ID_TAKEN = Symbol('fresh id taken');
  * }
  * ```
  */
-export class RecordTokenStore<T extends TokenLike = OAuthToken> implements TokenStore<T> {
+export class RecordTokenStore<T extends TokenLike = OAuthToken> implements TokenStore<T>, ActivityTracking {
   readonly #backend: RecordBackend;
   readonly #tokenFactory: () => T;
   #closed = false;
@@ -64,26 +73,64 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
   async saveToken(token: object): Promise<void> {
     assertToken(token, 'saveToken');
     const keys = lookupKeys(token);
-    // A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
-    // unless the backend misreports its rows.
-    for (let attempt = 1; ; attempt++) {
-      const newId = freshId();
-      let written: TokenRecord | undefined;
-      try {
-        await this.#run('saveToken', () =>
-          this.#backend.upsert([...keys, { column: 'id', value: newId }], (candidates) => {
-            written = decideWrite(token, keys, candidates, newId);
-            return written;
-          }),
-        );
-      } catch (error) {
-        if (error !== ID_TAKEN) throw error;
-        if (attempt === 5) failed('saveToken', new Error('every fresh id tried is already taken'));
-        continue;
-      }
-      if (written) fillToken(token, written).setId(written.id);
+    let written: TokenRecord | undefined;
+    await this.#withFreshIds('saveToken', 1, (newIds) => {
+      const newId = newIds[0] as string;
+      return this.#backend.upsert([...keys, { column: 'id', value: newId }], (candidates) => {
+        written = decideWrite(token, keys, candidates, newId);
+        return written;
+      });
+    });
+    if (written) fillToken(token, written).setId(written.id);
+  }
+
+  /**
+   * Saves many tokens with the same result as `saveToken` on each in order — matching, upsert,
+   * kept and fresh ids (set on each token), no duplicates, even when tokens of one call match
+   * each other — but in one transaction per 1,000 tokens when the backend has `upsertMany`.
+   * Each such batch is atomic: a token that cannot be saved (`NOTHING_TO_SAVE`, `ID_CONFLICT`)
+   * fails the call with nothing of its batch written; earlier batches stay saved. Without
+   * `upsertMany` it saves one token at a time.
+   *
+   * @example
+   * ```ts
+   * await store.saveTokens(await source.getTokens()); // ids kept, users matched
+   * ```
+   */
+  async saveTokens(tokens: readonly object[]): Promise<void> {
+    if (!Array.isArray(tokens)) {
+      throw new TokenStoreError(TokenStoreErrorCode.INVALID_TOKEN, 'saveTokens: expected an array of tokens');
+    }
+    for (const token of tokens) assertToken(token, 'saveTokens');
+    this.#assertOpen('saveTokens');
+    const valid = tokens as readonly TokenLike[];
+    if (this.#backend.upsertMany === undefined) {
+      for (const token of valid) await this.saveToken(token);
       return;
     }
+    for (let start = 0; start < valid.length; start += BATCH_SIZE) {
+      await this.#saveBatch(valid.slice(start, start + BATCH_SIZE));
+    }
+  }
+
+  async #saveBatch(tokens: readonly TokenLike[]): Promise<void> {
+    const backend = this.#backend as Required<Pick<RecordBackend, 'upsertMany'>>;
+    const keys = tokens.map(lookupKeys);
+    let written: readonly TokenRecord[] = [];
+    await this.#withFreshIds('saveTokens', tokens.length, (newIds) =>
+      backend.upsertMany(
+        distinctKeys([...keys.flat(), ...newIds.map((value) => ({ column: 'id' as const, value }))]),
+        (candidates) => {
+          const plan = planBatch(tokens, keys, newIds, candidates);
+          written = plan.written;
+          return plan.records;
+        },
+      ),
+    );
+    tokens.forEach((token, i) => {
+      const record = written[i] as TokenRecord;
+      fillToken(token, record).setId(record.id);
+    });
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -108,11 +155,75 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
     return rows[0] ? fillToken(this.#tokenFactory(), rows[0]) : null;
   }
 
+  /**
+   * Whether this store keeps token activity: true when its backend has `touch` and `activity`.
+   * When false, `recordUse`, `recordRevoked` and `getActivity` fail with `NOT_SUPPORTED`, and
+   * `hasActivityTracking(store)` is false.
+   */
+  get tracksActivity(): boolean {
+    return tracks(this.#backend);
+  }
+
+  /**
+   * Records that the token with this id was used at `at` (ms since the epoch; fractions are
+   * dropped). The later time wins; an id no token has is ignored.
+   */
+  async recordUse(id: string, at: number): Promise<void> {
+    await this.#touch('recordUse', id, 'used', at);
+  }
+
+  /** Records that Zoho refused this token's refresh token at `at`. The later time wins; an unknown id is ignored. */
+  async recordRevoked(id: string, at: number): Promise<void> {
+    await this.#touch('recordRevoked', id, 'revoked', at);
+  }
+
+  /** The activity of every token that has any recorded. */
+  async getActivity(): Promise<TokenActivity[]> {
+    const backend = this.#tracking('getActivity');
+    return [...(await this.#run('getActivity', () => backend.activity()))];
+  }
+
   /** Closes connections and handles; later calls fail with `CLOSED`. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#backend.close?.();
+  }
+
+  async #touch(operation: string, id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    assertId(id, operation);
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new TypeError(`${operation}: the time must be a finite number of ms since the epoch`);
+    }
+    const backend = this.#tracking(operation);
+    await this.#run(operation, () => backend.touch(id, event, Math.floor(at)));
+  }
+
+  /**
+   * Runs an atomic write given `count` fresh ids, with new ones when the backend finds one taken.
+   * A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
+   * unless the backend misreports its rows.
+   */
+  async #withFreshIds(operation: string, count: number, write: (newIds: string[]) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#run(operation, () => write(Array.from({ length: count }, freshId)));
+        return;
+      } catch (error) {
+        if (error !== ID_TAKEN) throw error;
+        if (attempt === 5) failed(operation, new Error('every fresh id tried is already taken'));
+      }
+    }
+  }
+
+  #tracking(operation: string): TrackingBackend {
+    if (!tracks(this.#backend)) {
+      throw new TokenStoreError(
+        TokenStoreErrorCode.NOT_SUPPORTED,
+        `${operation}: this store does not track token activity`,
+      );
+    }
+    return this.#backend;
   }
 
   #assertOpen(operation: string): void {
@@ -141,6 +252,10 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
       return failed(operation, error);
     }
   }
+}
+
+function tracks(backend: RecordBackend): backend is TrackingBackend {
+  return typeof backend.touch === 'function' && typeof backend.activity === 'function';
 }
 
 function failed(operation: string, error: unknown): never {
@@ -176,6 +291,63 @@ function decideWrite(
   }
   if (candidates.some((row) => row.id === newId)) throw ID_TAKEN;
   return recordOf(token, newId);
+}
+
+const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = ['userName', 'accessToken', 'grantToken', 'refreshToken'];
+
+function distinctKeys(keys: readonly LookupKey[]): LookupKey[] {
+  const seen = new Map<string, LookupKey>();
+  for (const key of keys) seen.set(`${key.column}\u0000${key.value}`, key);
+  return [...seen.values()];
+}
+
+/**
+ * What a batch writes: each token decided as `saveToken` would, in order, against the stored
+ * candidates overlaid with the batch's own earlier writes, so tokens of one batch match each other.
+ * Returns each token's record and the final version of every row written.
+ */
+function planBatch(
+  tokens: readonly TokenLike[],
+  keys: readonly (readonly LookupKey[])[],
+  newIds: readonly string[],
+  candidates: readonly TokenRecord[],
+): { written: TokenRecord[]; records: TokenRecord[] } {
+  const rows = new Map<string, TokenRecord>();
+  const index = new Map<string, Set<string>>();
+  const slot = (column: LookupColumn, value: string) => `${column}\u0000${value}`;
+  const put = (row: TokenRecord) => {
+    const old = rows.get(row.id);
+    for (const column of INDEXED) {
+      if (old?.[column] != null) index.get(slot(column, old[column]))?.delete(row.id);
+      const value = row[column];
+      if (value == null) continue;
+      const ids = index.get(slot(column, value)) ?? new Set<string>();
+      index.set(slot(column, value), ids.add(row.id));
+    }
+    rows.set(row.id, row);
+  };
+  const rowsFor = (key: LookupKey): TokenRecord[] => {
+    if (key.column === 'id') {
+      const row = rows.get(key.value);
+      return row ? [row] : [];
+    }
+    return [...(index.get(slot(key.column, key.value)) ?? [])].map((id) => rows.get(id) as TokenRecord);
+  };
+  for (const row of candidates) put(row);
+  const changed = new Set<string>();
+  const written = tokens.map((token, i) => {
+    const newId = newIds[i] as string;
+    const tokenKeys = keys[i] as readonly LookupKey[];
+    const own = new Map<string, TokenRecord>();
+    for (const key of [...tokenKeys, { column: 'id' as const, value: newId }]) {
+      for (const row of rowsFor(key)) own.set(row.id, row);
+    }
+    const record = decideWrite(token, tokenKeys, [...own.values()], newId);
+    put(record);
+    changed.add(record.id);
+    return record;
+  });
+  return { written, records: [...changed].map((id) => rows.get(id) as TokenRecord) };
 }
 
 /** The new record, with every field it leaves null kept from the stored row. */

@@ -1,63 +1,64 @@
-import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
+import type { LookupKey, RecordBackend } from '../store/record-backend.js';
+import { RecordIndex } from '../store/record-index.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import type { TokenRecord } from '../token/token-record.js';
 
-const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = ['userName', 'accessToken', 'grantToken', 'refreshToken'];
-const NONE: readonly TokenRecord[] = [];
-
-// An index entry is the one row with that value or, rarely, several; keeping the single row
-// unwrapped saves a memory hop per lookup, which dominates once the table outgrows the CPU cache.
-type IndexEntry = TokenRecord | TokenRecord[];
-
-/** Records in a Map by id, with one Map per lookup column, so every lookup is O(1). */
+/** Records in a {@link RecordIndex}, so every lookup is O(1). */
 class MemoryBackend implements RecordBackend {
-  readonly #byId = new Map<string, TokenRecord>();
-  readonly #indexes = new Map(INDEXED.map((column) => [column, new Map<string, IndexEntry>()]));
+  readonly #rows = new RecordIndex();
+  // Beside the rows, not in them, like the side tables of the SQL stores.
+  readonly #activity = new Map<string, TokenActivity>();
 
   findBy(key: LookupKey): readonly TokenRecord[] {
-    const entry = key.column === 'id' ? this.#byId.get(key.value) : this.#indexes.get(key.column)?.get(key.value);
-    return entry === undefined ? NONE : Array.isArray(entry) ? entry : [entry];
+    return this.#rows.findBy(key);
   }
 
   // Synchronous from read to write, so no other call can interleave: atomic by construction.
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
-    const record = decide([...new Set(keys.flatMap((key) => this.findBy(key)))]);
-    this.#remove(record.id);
-    this.#byId.set(record.id, record);
-    for (const [column, index] of this.#indexes) {
-      const value = record[column];
-      if (value == null) continue;
-      const entry = index.get(value);
-      index.set(value, entry === undefined ? record : [...(Array.isArray(entry) ? entry : [entry]), record]);
-    }
+    this.#rows.put(decide(this.#candidates(keys)));
+  }
+
+  // `decide` runs before anything is written, so when it throws nothing is.
+  async upsertMany(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void> {
+    for (const record of decide(this.#candidates(keys))) this.#rows.put(record);
+  }
+
+  #candidates(keys: readonly LookupKey[]): TokenRecord[] {
+    return [...new Set(keys.flatMap((key) => this.#rows.findBy(key)))];
   }
 
   async delete(id: string): Promise<void> {
-    this.#remove(id);
+    this.#rows.remove(id);
+    this.#activity.delete(id);
   }
 
   async list(): Promise<readonly TokenRecord[]> {
-    return [...this.#byId.values()];
+    return [...this.#rows.values()];
   }
 
   async clear(): Promise<void> {
-    this.#byId.clear();
-    for (const index of this.#indexes.values()) index.clear();
+    this.#rows.clear();
+    this.#activity.clear();
   }
 
-  #remove(id: string): void {
-    const old = this.#byId.get(id);
-    if (!old) return;
-    this.#byId.delete(id);
-    for (const [column, index] of this.#indexes) {
-      const value = old[column];
-      if (value == null) continue;
-      const entry = index.get(value);
-      const rest = Array.isArray(entry) ? entry.filter((row) => row !== old) : [];
-      if (rest.length === 0) index.delete(value);
-      else index.set(value, rest.length === 1 ? (rest[0] as TokenRecord) : rest);
-    }
+  async touch(id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    if (this.#rows.get(id) === undefined) return;
+    const { lastUsedAt = null, revokedAt = null } = this.#activity.get(id) ?? {};
+    this.#activity.set(
+      id,
+      event === 'used'
+        ? { id, lastUsedAt: Math.max(lastUsedAt ?? at, at), revokedAt }
+        : { id, lastUsedAt, revokedAt: Math.max(revokedAt ?? at, at) },
+    );
+  }
+
+  async activity(): Promise<readonly TokenActivity[]> {
+    return [...this.#activity.values()];
   }
 }
 

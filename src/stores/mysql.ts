@@ -2,17 +2,21 @@ import type * as MySQL from 'mysql2/promise';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
 import type { LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import {
   checkTable,
+  chunked,
   columnOf,
   exactRows,
   loadDriver,
   lockTimeout,
+  matchingRows,
   onceUntilFailure,
   storageFailure,
   toRecord,
+  valuesByColumn,
 } from './store-support.js';
 
 /** Options for {@link MySQLStore}. */
@@ -39,23 +43,32 @@ export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T> 
 const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS ${c.field}`).join(', ');
 const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
 const PARAM_LIST = TOKEN_COLUMNS.map(() => '?').join(', ');
-const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
-  .map((c) => `${c.column} = ?`)
+const UPDATE_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
+  .map((c) => `${c.column} = VALUES(${c.column})`)
   .join(', ');
+// The token half of the candidate read's UNION leaves the activity id NULL, the activity half every token column.
+const NO_TOKEN_LIST = TOKEN_COLUMNS.map(() => 'NULL').join(', ');
+const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+const valuesOf = (record: TokenRecord) => TOKEN_COLUMNS.map((c) => record[c.field]);
+const recordLength = (record: TokenRecord) => valuesOf(record).reduce((sum, value) => sum + (value?.length ?? 0), 0);
 // Lock names are server-wide and at most 64 characters: hash the database and table (or key).
 const UPSERT_LOCK = "CONCAT('zts-upsert:', SHA1(CONCAT(DATABASE(), '.', ?)))";
 const REFRESH_LOCK = "CONCAT('zts-refresh:', SHA1(CONCAT(DATABASE(), '.', ?)))";
+const ACTIVITY_COLUMN = { used: 'last_used_at', revoked: 'revoked_at' } as const;
 
 class MySQLBackend implements RecordBackend, RefreshLock {
   readonly #pool: MySQL.Pool;
   readonly #ownsPool: boolean;
   readonly #table: string;
+  /** The side table of token activity, so the official table layout stays untouched. */
+  readonly #activity: string;
   readonly #timeout: number;
   readonly #lockTimeout: number;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
 
   constructor(options: MySQLStoreOptions<TokenLike>) {
     this.#table = checkTable('MySQLStore', options.table ?? 'oauthtoken');
+    this.#activity = `${this.#table}_activity`;
     this.#timeout = options.queryTimeoutMs ?? 5000;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
@@ -72,6 +85,50 @@ class MySQLBackend implements RecordBackend, RefreshLock {
       redirect_url mediumtext, api_domain mediumtext,
       PRIMARY KEY (id), INDEX (user_name(191)), INDEX (refresh_token(191)), INDEX (access_token(191)),
       INDEX (grant_token(191))) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await this.#query(`CREATE TABLE IF NOT EXISTS \`${this.#activity}\` (
+      id varchar(255) NOT NULL, last_used_at BIGINT NULL, revoked_at BIGINT NULL,
+      PRIMARY KEY (id)) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  }
+
+  /**
+   * Runs `body` in a transaction on its own connection; rolls back on any error. With `lock`,
+   * first takes this table's named write lock, which serialises writers across processes, so
+   * two saves of a new user cannot both insert (a transaction alone would not block on rows
+   * that do not exist yet).
+   */
+  async #transaction(body: (conn: MySQL.PoolConnection) => Promise<void>, { lock = false } = {}): Promise<void> {
+    const conn = await this.#pool.getConnection();
+    let locked = false;
+    let healthy = false;
+    try {
+      if (lock) {
+        const [got] = await this.#query(
+          `SELECT GET_LOCK(${UPSERT_LOCK}, ?) AS got`,
+          [this.#table, this.#timeout / 1000],
+          conn,
+        );
+        if (Number(got?.got) !== 1) throw new Error('MySQLStore: timed out waiting for the table write lock');
+        locked = true;
+      }
+      await this.#query('START TRANSACTION', [], conn);
+      try {
+        await body(conn);
+        await this.#query('COMMIT', [], conn);
+      } catch (error) {
+        await this.#query('ROLLBACK', [], conn).catch(() => undefined);
+        throw error;
+      }
+      healthy = true;
+    } finally {
+      if (locked) {
+        await this.#query(`DO RELEASE_LOCK(${UPSERT_LOCK})`, [this.#table], conn).catch(() => {
+          healthy = false;
+        });
+      }
+      // A connection in an unknown state (timed out, lock maybe held) is closed, not reused.
+      if (healthy) conn.release();
+      else conn.destroy();
+    }
   }
 
   async #query(sql: string, values: unknown[] = [], on: MySQL.Pool | MySQL.PoolConnection = this.#pool) {
@@ -94,61 +151,77 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
-    await this.#ready();
-    const conn = await this.#pool.getConnection();
-    let locked = false;
-    let healthy = false;
-    try {
-      // A named lock serialises writers of this table across processes, so two saves of a new
-      // user cannot both insert (a plain transaction would not block on rows that do not exist).
-      const [got] = await this.#query(
-        `SELECT GET_LOCK(${UPSERT_LOCK}, ?) AS got`,
-        [this.#table, this.#timeout / 1000],
-        conn,
-      );
-      if (Number(got?.got) !== 1) throw new Error('MySQLStore: timed out waiting for the table write lock');
-      locked = true;
-      await this.#query('START TRANSACTION', [], conn);
-      try {
-        const where = keys.map((k) => `${columnOf(k.column)} = ?`).join(' OR ');
-        const rows = await this.#query(
-          `SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${where}`,
-          keys.map((k) => k.value),
-          conn,
-        );
-        const candidates = rows.map(toRecord).filter((row) => keys.some((k) => row[k.column] === k.value));
-        const record = decide(candidates);
-        const values = TOKEN_COLUMNS.map((c) => record[c.field]);
-        if (candidates.some((row) => row.id === record.id)) {
-          await this.#query(
-            `UPDATE \`${this.#table}\` SET ${SET_LIST} WHERE id = ?`,
-            [...values.slice(1), record.id],
-            conn,
-          );
-        } else {
-          await this.#query(`INSERT INTO \`${this.#table}\` (${COLUMN_LIST}) VALUES (${PARAM_LIST})`, values, conn);
-        }
-        await this.#query('COMMIT', [], conn);
-      } catch (error) {
-        await this.#query('ROLLBACK', [], conn).catch(() => undefined);
-        throw error;
-      }
-      healthy = true;
-    } finally {
-      if (locked) {
-        await this.#query(`DO RELEASE_LOCK(${UPSERT_LOCK})`, [this.#table], conn).catch(() => {
-          healthy = false;
-        });
-      }
-      // A connection in an unknown state (timed out, lock maybe held) is closed, not reused.
-      if (healthy) conn.release();
-      else conn.destroy();
-    }
+    await this.upsertMany(keys, (candidates) => [decide(candidates)]);
   }
 
+  // Candidates are read with one `IN (…)` per column and records written as multi-row inserts,
+  // both in chunks that stay far below max_allowed_packet, all in one locked transaction.
+  async upsertMany(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void> {
+    await this.#ready();
+    await this.#transaction(
+      async (conn) => {
+        const candidates = new Map<string, TokenRecord>();
+        // Ids that have activity. An id the batch inserts is one of its id keys; activity under
+        // it was left by a row another writer (the official SDK) deleted, and must not carry
+        // over. The same round trip reads it, so a usual save pays nothing extra.
+        const withActivity = new Set<string>();
+        for (const chunk of chunked(keys, (key) => key.value.length)) {
+          const byColumn = valuesByColumn(chunk);
+          const where = [...byColumn]
+            .map(([column, values]) => `${columnOf(column)} IN (${placeholders(values)})`)
+            .join(' OR ');
+          const ids = byColumn.get('id') ?? [];
+          const activityRows =
+            ids.length === 0
+              ? ''
+              : ` UNION ALL SELECT ${NO_TOKEN_LIST}, id FROM \`${this.#activity}\` WHERE id IN (${placeholders(ids)})`;
+          const rows = await this.#query(
+            `SELECT ${SELECT_LIST}, NULL AS activityId FROM \`${this.#table}\` WHERE ${where}${activityRows}`,
+            [...[...byColumn.values()].flat(), ...ids],
+            conn,
+          );
+          const tokenRows = rows.filter((row) => row.activityId == null);
+          for (const row of rows) if (row.activityId != null) withActivity.add(String(row.activityId));
+          for (const row of matchingRows(tokenRows, chunk)) candidates.set(row.id, row);
+        }
+        const records = decide([...candidates.values()]);
+        const inserts = records.filter((record) => !candidates.has(record.id));
+        const updates = records.filter((record) => candidates.has(record.id));
+        for (const chunk of chunked(inserts, recordLength)) {
+          const stale = chunk.map((record) => record.id).filter((id) => withActivity.has(id));
+          if (stale.length > 0) {
+            await this.#query(`DELETE FROM \`${this.#activity}\` WHERE id IN (${placeholders(stale)})`, stale, conn);
+          }
+          // A plain insert: an id MySQL deems equal to a stored one (trailing spaces) fails, never overwrites.
+          await this.#query(
+            `INSERT INTO \`${this.#table}\` (${COLUMN_LIST}) VALUES ${chunk.map(() => `(${PARAM_LIST})`).join(', ')}`,
+            chunk.flatMap(valuesOf),
+            conn,
+          );
+        }
+        for (const chunk of chunked(updates, recordLength)) {
+          await this.#query(
+            `INSERT INTO \`${this.#table}\` (${COLUMN_LIST}) VALUES ${chunk.map(() => `(${PARAM_LIST})`).join(', ')}
+             ON DUPLICATE KEY UPDATE ${UPDATE_LIST}`,
+            chunk.flatMap(valuesOf),
+            conn,
+          );
+        }
+      },
+      { lock: true },
+    );
+  }
+
+  // The token row goes first: its row lock makes a concurrent `touch` wait, then find no row.
   async delete(id: string): Promise<void> {
     await this.#ready();
-    await this.#query(`DELETE FROM \`${this.#table}\` WHERE id = ?`, [id]);
+    await this.#transaction(async (conn) => {
+      await this.#query(`DELETE FROM \`${this.#table}\` WHERE id = ?`, [id], conn);
+      await this.#query(`DELETE FROM \`${this.#activity}\` WHERE id = ?`, [id], conn);
+    });
   }
 
   async list(): Promise<readonly TokenRecord[]> {
@@ -159,7 +232,35 @@ class MySQLBackend implements RecordBackend, RefreshLock {
 
   async clear(): Promise<void> {
     await this.#ready();
-    await this.#query(`DELETE FROM \`${this.#table}\``);
+    await this.#transaction(async (conn) => {
+      await this.#query(`DELETE FROM \`${this.#table}\``, [], conn);
+      await this.#query(`DELETE FROM \`${this.#activity}\``, [], conn);
+    });
+  }
+
+  // INSERT … SELECT share-locks the token row, so a delete cannot slip in between and leave
+  // activity without a token. GREATEST is NULL if either side is, hence the COALESCE; the
+  // BINARY comparison keeps MySQL from matching an id with trailing spaces.
+  async touch(id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    await this.#ready();
+    const column = ACTIVITY_COLUMN[event];
+    await this.#query(
+      `INSERT INTO \`${this.#activity}\` (id, ${column})
+       SELECT id, ? FROM \`${this.#table}\` WHERE id = ? AND BINARY id = BINARY ?
+       ON DUPLICATE KEY UPDATE ${column} = GREATEST(COALESCE(${column}, VALUES(${column})), VALUES(${column}))`,
+      [at, id, id],
+    );
+  }
+
+  async activity(): Promise<readonly TokenActivity[]> {
+    await this.#ready();
+    const rows = await this.#query(`SELECT id, last_used_at AS used, revoked_at AS revoked FROM \`${this.#activity}\``);
+    // BIGINT may arrive as a string; ms since the epoch fit a double exactly.
+    return rows.map((row) => ({
+      id: String(row.id),
+      lastUsedAt: row.used == null ? null : Number(row.used),
+      revokedAt: row.revoked == null ? null : Number(row.revoked),
+    }));
   }
 
   async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
@@ -228,7 +329,8 @@ function createPool(options: MySQLStoreOptions<TokenLike>): MySQL.Pool {
 /**
  * Tokens in a MySQL or MariaDB table (mysql2): the official DBStore layout, parameterised
  * queries, one locked transaction per save so processes sharing the table never write a
- * duplicate, bounded connect and query timeouts, and a {@link RefreshLock} on `GET_LOCK`.
+ * duplicate, bounded connect and query timeouts, a {@link RefreshLock} on `GET_LOCK`, and token
+ * activity in a side table `<table>_activity`.
  * A table it creates has MEDIUMTEXT columns; a table the official SDK created (varchar(255)) is
  * used as it is, so values longer than 255 characters need its columns widened to TEXT.
  *

@@ -2,6 +2,7 @@ import type * as PG from 'pg';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
 import type { LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import {
@@ -11,10 +12,12 @@ import {
   LOOKUPS,
   loadDriver,
   lockTimeout,
+  matchingRows,
   onceUntilFailure,
   sleep,
   storageFailure,
   toRecord,
+  valuesByColumn,
 } from './store-support.js';
 
 /** Options for {@link PostgresStore}. */
@@ -41,24 +44,29 @@ export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<
 // pg's numbered placeholders; identifiers come from constants and the validated table name.
 const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS "${c.field}"`).join(', ');
 const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
-const PARAM_LIST = TOKEN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
-const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
-  .map((c, i) => `${c.column} = $${i + 2}`)
+const UNNEST_LIST = TOKEN_COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ');
+const STALE_PARAM = TOKEN_COLUMNS.length + 1;
+const EXCLUDED_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
+  .map((c) => `${c.column} = EXCLUDED.${c.column}`)
   .join(', ');
 // Two-key advisory locks, so save locks and refresh locks live in separate namespaces.
 const UPSERT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('zts-upsert'), hashtext(current_schema() || '.' || $1))";
 const REFRESH_TRY = "SELECT pg_try_advisory_lock(hashtext('zts-refresh'), hashtext($1)) AS got";
 const REFRESH_UNLOCK = "SELECT pg_advisory_unlock(hashtext('zts-refresh'), hashtext($1))";
+const ACTIVITY_COLUMN = { used: 'last_used_at', revoked: 'revoked_at' } as const;
 
 class PostgresBackend implements RecordBackend, RefreshLock {
   readonly #pool: PG.Pool;
   readonly #ownsPool: boolean;
   readonly #table: string;
+  /** The side table of token activity, so the official table layout stays untouched. */
+  readonly #activity: string;
   readonly #lockTimeout: number;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
 
   constructor(options: PostgresStoreOptions<TokenLike>) {
     this.#table = checkTable('PostgresStore', options.table ?? 'oauthtoken');
+    this.#activity = `${this.#table}_activity`;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? createPool(options);
@@ -78,6 +86,8 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         access_token text, grant_token text, expiry_time varchar(20), redirect_url text, api_domain text,
         PRIMARY KEY (id))`);
       for (const sql of indexes) await client.query(sql);
+      await client.query(`CREATE TABLE IF NOT EXISTS "${this.#activity}" (
+        id text NOT NULL PRIMARY KEY, last_used_at bigint NULL, revoked_at bigint NULL)`);
     });
   }
 
@@ -116,27 +126,48 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    await this.upsertMany(keys, (candidates) => [decide(candidates)]);
+  }
+
+  // One query reads every candidate (a value array per column) and one writes every record
+  // (arrays unnested into rows), so a batch costs a few round trips whatever its size.
+  async upsertMany(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void> {
     await this.#ready();
+    const byColumn = valuesByColumn(keys);
     await this.#transaction(async (client) => {
-      const where = keys.map((k, i) => `${columnOf(k.column)} = $${i + 1}`).join(' OR ');
-      const { rows } = await client.query(
-        `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${where}`,
-        keys.map((k) => k.value),
+      const where = [...byColumn.keys()]
+        .map((column, i) => `${columnOf(column)} = ANY($${i + 1}::text[])`)
+        .join(' OR ');
+      const { rows } = await client.query(`SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${where}`, [
+        ...byColumn.values(),
+      ]);
+      const candidates = matchingRows(rows, keys);
+      const records = decide(candidates);
+      if (records.length === 0) return;
+      const stored = new Set(candidates.map((row) => row.id));
+      const inserted = records.filter((record) => !stored.has(record.id)).map((record) => record.id);
+      // The CTE drops what activity rows another writer (the official SDK) deleted left behind
+      // under an id now inserted, in the same statement, so a save costs no extra round trip.
+      await client.query(
+        `WITH stale AS (DELETE FROM "${this.#activity}" WHERE id = ANY($${STALE_PARAM}::text[]))
+         INSERT INTO "${this.#table}" (${COLUMN_LIST}) SELECT * FROM unnest(${UNNEST_LIST})
+         ON CONFLICT (id) DO UPDATE SET ${EXCLUDED_LIST}`,
+        [...TOKEN_COLUMNS.map((c) => records.map((record) => record[c.field])), inserted],
       );
-      const candidates = rows.map(toRecord).filter((row) => keys.some((k) => row[k.column] === k.value));
-      const record = decide(candidates);
-      const values = TOKEN_COLUMNS.map((c) => record[c.field]);
-      if (candidates.some((row) => row.id === record.id)) {
-        await client.query(`UPDATE "${this.#table}" SET ${SET_LIST} WHERE id = $1`, values);
-      } else {
-        await client.query(`INSERT INTO "${this.#table}" (${COLUMN_LIST}) VALUES (${PARAM_LIST})`, values);
-      }
     });
   }
 
+  // The token row goes first: its row lock makes a concurrent `touch` wait, then find no row.
+  // Two statements, not one, so the second sees activity a `touch` committed meanwhile.
   async delete(id: string): Promise<void> {
     await this.#ready();
-    await this.#pool.query(`DELETE FROM "${this.#table}" WHERE id = $1`, [id]);
+    await this.#transaction(async (client) => {
+      await client.query(`DELETE FROM "${this.#table}" WHERE id = $1`, [id]);
+      await client.query(`DELETE FROM "${this.#activity}" WHERE id = $1`, [id]);
+    });
   }
 
   async list(): Promise<readonly TokenRecord[]> {
@@ -147,7 +178,36 @@ class PostgresBackend implements RecordBackend, RefreshLock {
 
   async clear(): Promise<void> {
     await this.#ready();
-    await this.#pool.query(`DELETE FROM "${this.#table}"`);
+    await this.#transaction(async (client) => {
+      await client.query(`DELETE FROM "${this.#table}"`);
+      await client.query(`DELETE FROM "${this.#activity}"`);
+    });
+  }
+
+  // FOR KEY SHARE holds the token row until the upsert commits, so a delete cannot slip in
+  // between and leave activity without a token; GREATEST (which skips NULL) keeps the later time.
+  async touch(id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    await this.#ready();
+    const column = ACTIVITY_COLUMN[event];
+    await this.#pool.query(
+      `INSERT INTO "${this.#activity}" (id, ${column})
+       SELECT id, $2 FROM "${this.#table}" WHERE id = $1 FOR KEY SHARE
+       ON CONFLICT (id) DO UPDATE SET ${column} = GREATEST("${this.#activity}".${column}, EXCLUDED.${column})`,
+      [id, at],
+    );
+  }
+
+  async activity(): Promise<readonly TokenActivity[]> {
+    await this.#ready();
+    const { rows } = await this.#pool.query<{ id: string; used: string | null; revoked: string | null }>(
+      `SELECT id, last_used_at AS used, revoked_at AS revoked FROM "${this.#activity}"`,
+    );
+    // bigint arrives as a string; ms since the epoch fit a double exactly.
+    return rows.map((row) => ({
+      id: row.id,
+      lastUsedAt: row.used === null ? null : Number(row.used),
+      revokedAt: row.revoked === null ? null : Number(row.revoked),
+    }));
   }
 
   async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
@@ -218,7 +278,7 @@ function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {
  * Tokens in a PostgreSQL table (pg): the official DBStore layout with `text` columns and an
  * index on every lookup column, parameterised queries, one advisory-locked transaction per save
  * so processes sharing the table never write a duplicate, bounded connect and query timeouts,
- * and a {@link RefreshLock} on advisory locks.
+ * a {@link RefreshLock} on advisory locks, and token activity in a side table `<table>_activity`.
  *
  * @example
  * ```ts

@@ -3,9 +3,10 @@ import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
-import { LOOKUPS, loadDriver, lockTimeout, sleep, storageFailure } from './store-support.js';
+import { LOOKUPS, loadDriver, lockTimeout, matchesAnyKey, sleep, storageFailure } from './store-support.js';
 
 /** Options for {@link RedisStore}. */
 export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -25,9 +26,8 @@ export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T> 
   lockLeaseMs?: number;
 }
 
-type Candidates = Map<string, TokenRecord>;
-
 const MAX_ATTEMPTS = 100;
+const EVENTS = ['used', 'revoked'] as const;
 // Deletes the lock only if this holder still owns it: an expired lease may belong to another now.
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
@@ -42,6 +42,12 @@ for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
 return hashes`;
 
 const CLEAR_BATCH = 500;
+
+// Records activity only while the token exists, atomically with that check; ZADD GT keeps the
+// later time (and still adds a first one).
+const TOUCH = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('ZADD', KEYS[2], 'GT', ARGV[1], ARGV[2]) end
+return 0`;
 
 function toHash(record: TokenRecord): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -102,6 +108,8 @@ class RedisBackend implements RecordBackend, RefreshLock {
   get #idsKey(): string {
     return `${this.#prefix}ids`;
   }
+  /** Sorted sets of token ids scored by the time of their last use and last revocation. */
+  #activityKey = (event: 'used' | 'revoked'): string => `${this.#prefix}activity:${event}`;
 
   /** The index keys a record is listed under. */
   #indexKeysOf(record: TokenRecord): string[] {
@@ -174,31 +182,44 @@ class RedisBackend implements RecordBackend, RefreshLock {
   }
 
   upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    return this.upsertMany(keys, (candidates) => [decide(candidates)]);
+  }
+
+  // An optimistic transaction: WATCH every index and token key read, decide, then write it all in
+  // one MULTI; a concurrent change to any of them makes EXEC fail and the whole batch retry.
+  upsertMany(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void> {
     const tx = this.#tx;
     return this.#serial(async () => {
       const indexKeys = keys.filter((k) => k.column !== 'id').map((k) => this.#indexKey(k.column, k.value));
-      const idKeys = keys.filter((k) => k.column === 'id').map((k) => this.#tokenKey(k.value));
-      await tx.watch(...indexKeys, ...idKeys);
+      // Every id a record can be written under is among these: own ids and fresh ids are id keys.
       const ids = new Set(keys.filter((k) => k.column === 'id').map((k) => k.value));
-      for (const key of indexKeys) for (const id of await tx.smembers(key)) ids.add(id);
+      await tx.watch(...indexKeys, ...[...ids].map(this.#tokenKey));
+      if (indexKeys.length > 0) {
+        const members = indexKeys.reduce((pipeline, key) => pipeline.smembers(key), tx.pipeline());
+        for (const [error, found] of (await members.exec()) ?? []) {
+          if (error) throw error;
+          for (const id of found as string[]) ids.add(id);
+        }
+      }
       // Watching the candidates' own keys catches a concurrent update that moves them.
-      if (ids.size > 0) await tx.watch(...[...ids].map(this.#tokenKey));
-      const candidates: Candidates = new Map();
-      for (const row of await this.#read(tx, ids)) {
-        if (keys.some((k) => row[k.column] === k.value)) candidates.set(row.id, row);
-      }
-      const record = decide([...candidates.values()]);
-      let previous = candidates.get(record.id);
-      if (!previous) {
-        await tx.watch(this.#tokenKey(record.id));
-        previous = (await this.#read(tx, [record.id]))[0];
-      }
+      await tx.watch(...[...ids].map(this.#tokenKey));
+      const stored = new Map((await this.#read(tx, ids)).map((row) => [row.id, row]));
+      const candidates = [...stored.values()].filter(matchesAnyKey(keys));
+      const records = decide(candidates);
       const multi = tx.multi();
-      if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, record.id);
-      multi.del(this.#tokenKey(record.id));
-      multi.hset(this.#tokenKey(record.id), toHash(record));
-      multi.sadd(this.#idsKey, record.id);
-      for (const key of this.#indexKeysOf(record)) multi.sadd(key, record.id);
+      for (const record of records) {
+        const previous = stored.get(record.id);
+        if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, record.id);
+        // A new token starts with no activity, whatever an interrupted clear left behind.
+        else for (const event of EVENTS) multi.zrem(this.#activityKey(event), record.id);
+        multi.del(this.#tokenKey(record.id));
+        multi.hset(this.#tokenKey(record.id), toHash(record));
+        multi.sadd(this.#idsKey, record.id);
+        for (const key of this.#indexKeysOf(record)) multi.sadd(key, record.id);
+      }
       return checkExec(await multi.exec());
     });
   }
@@ -212,6 +233,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, id);
       multi.del(this.#tokenKey(id));
       multi.srem(this.#idsKey, id);
+      for (const event of EVENTS) multi.zrem(this.#activityKey(event), id);
       return checkExec(await multi.exec());
     });
   }
@@ -241,8 +263,37 @@ class RedisBackend implements RecordBackend, RefreshLock {
         for (const record of records) for (const key of this.#indexKeysOf(record)) multi.srem(key, record.id);
         multi.del(...ids.map(this.#tokenKey));
         multi.srem(this.#idsKey, ...ids);
+        for (const event of EVENTS) multi.zrem(this.#activityKey(event), ...ids);
         return checkExec(await multi.exec());
       });
+    }
+  }
+
+  async touch(id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    try {
+      await this.#client.eval(TOUCH, 2, this.#tokenKey(id), this.#activityKey(event), at, id);
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
+  async activity(): Promise<readonly TokenActivity[]> {
+    try {
+      const scored = (event: 'used' | 'revoked') =>
+        this.#client.zrange(this.#activityKey(event), '0', '-1', 'WITHSCORES');
+      const [used, revoked] = await Promise.all([scored('used'), scored('revoked')]);
+      const byId = new Map<string, { id: string; lastUsedAt: number | null; revokedAt: number | null }>();
+      const entry = (id: string) => {
+        const found = byId.get(id) ?? { id, lastUsedAt: null, revokedAt: null };
+        byId.set(id, found);
+        return found;
+      };
+      // WITHSCORES answers member, score, member, score, …
+      for (let i = 0; i + 1 < used.length; i += 2) entry(used[i] as string).lastUsedAt = Number(used[i + 1]);
+      for (let i = 0; i + 1 < revoked.length; i += 2) entry(revoked[i] as string).revokedAt = Number(revoked[i + 1]);
+      return [...byId.values()];
+    } catch (error) {
+      throw scrubbed(error);
     }
   }
 
@@ -292,7 +343,7 @@ function checkExec(results: [Error | null, unknown][] | null): boolean {
 
 /**
  * Tokens in Redis (ioredis): one hash per token, a set of ids and an index set per lookup
- * value, so no call ever scans the keyspace. Saves are optimistic transactions (WATCH/MULTI)
+ * value, so no call ever scans the keyspace; token activity in two sorted sets (Redis 6.2+). Saves are optimistic transactions (WATCH/MULTI)
  * retried on conflict, so processes sharing the server never write a duplicate; commands have
  * bounded timeouts; and a {@link RefreshLock} on `SET NX PX` with a lease.
  *

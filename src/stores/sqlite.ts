@@ -5,6 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
+import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import { checkTable, columnOf, LOOKUPS, loadDriver } from './store-support.js';
@@ -44,6 +45,10 @@ class SQLiteBackend implements RecordBackend {
   readonly #update: BetterSqlite3.Statement<[TokenRecord]>;
   readonly #delete: BetterSqlite3.Statement<[string]>;
   readonly #clear: BetterSqlite3.Statement<[]>;
+  readonly #touch: Record<'used' | 'revoked', BetterSqlite3.Statement<[{ id: string; at: number }]>>;
+  readonly #activity: BetterSqlite3.Statement<[], TokenActivity>;
+  readonly #forgetActivity: BetterSqlite3.Statement<[string]>;
+  readonly #clearActivity: BetterSqlite3.Statement<[]>;
   readonly #takeLock: BetterSqlite3.Statement<[string, string, number, number]>;
   readonly #extendLock: BetterSqlite3.Statement<[number, string, string]>;
   readonly #releaseLock: BetterSqlite3.Statement<[string, string]>;
@@ -65,6 +70,21 @@ class SQLiteBackend implements RecordBackend {
     this.#update = this.#db.prepare(`UPDATE ${q} SET ${SET_LIST} WHERE id = @id`);
     this.#delete = this.#db.prepare(`DELETE FROM ${q} WHERE id = ?`);
     this.#clear = this.#db.prepare(`DELETE FROM ${q}`);
+
+    // Activity lives in a side table, so the official table layout stays untouched. The insert
+    // reads the token row, so an id no token has records nothing; MAX keeps the later time.
+    const a = `"${table}_activity"`;
+    const touch = (column: string) =>
+      this.#db.prepare<[{ id: string; at: number }]>(
+        `INSERT INTO ${a} (id, ${column}) SELECT id, @at FROM ${q} WHERE id = @id
+         ON CONFLICT (id) DO UPDATE SET ${column} = MAX(COALESCE(${column}, excluded.${column}), excluded.${column})`,
+      );
+    this.#touch = { used: touch('last_used_at'), revoked: touch('revoked_at') };
+    this.#activity = this.#db.prepare(
+      `SELECT id, last_used_at AS lastUsedAt, revoked_at AS revokedAt FROM ${a} ORDER BY rowid`,
+    );
+    this.#forgetActivity = this.#db.prepare(`DELETE FROM ${a} WHERE id = ?`);
+    this.#clearActivity = this.#db.prepare(`DELETE FROM ${a}`);
 
     // Refresh locks are leased rows: a holder that dies (even by kill -9) keeps others out
     // only until its lease ends, and a live holder extends its lease while it works.
@@ -117,21 +137,37 @@ class SQLiteBackend implements RecordBackend {
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
+    await this.upsertMany(keys, (candidates) => [decide(candidates)]);
+  }
+
+  async upsertMany(
+    keys: readonly LookupKey[],
+    decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
+  ): Promise<void> {
     // IMMEDIATE takes the write lock before reading, so processes sharing the file serialise
     // their read-decide-write and cannot both insert the same user.
     this.#db
       .transaction(() => {
         const candidates = new Map<string, TokenRecord>();
         for (const key of keys) for (const row of this.findBy(key)) candidates.set(row.id, row);
-        const record = decide([...candidates.values()]);
-        if (candidates.has(record.id)) this.#update.run(record);
-        else this.#insert.run(record);
+        for (const record of decide([...candidates.values()])) {
+          if (candidates.has(record.id)) {
+            this.#update.run(record);
+          } else {
+            // A row another writer (the official SDK) deleted may have left activity behind.
+            this.#forgetActivity.run(record.id);
+            this.#insert.run(record);
+          }
+        }
       })
       .immediate();
   }
 
   async delete(id: string): Promise<void> {
-    this.#delete.run(id);
+    this.#db.transaction(() => {
+      this.#delete.run(id);
+      this.#forgetActivity.run(id);
+    })();
   }
 
   async list(): Promise<readonly TokenRecord[]> {
@@ -139,7 +175,18 @@ class SQLiteBackend implements RecordBackend {
   }
 
   async clear(): Promise<void> {
-    this.#clear.run();
+    this.#db.transaction(() => {
+      this.#clear.run();
+      this.#clearActivity.run();
+    })();
+  }
+
+  async touch(id: string, event: 'used' | 'revoked', at: number): Promise<void> {
+    this.#touch[event].run({ id, at });
+  }
+
+  async activity(): Promise<readonly TokenActivity[]> {
+    return this.#activity.all();
   }
 
   async close(): Promise<void> {
@@ -171,12 +218,15 @@ function createSchema(db: BetterSqlite3.Database, table: string): void {
     const column = columnOf(field);
     db.exec(`CREATE INDEX IF NOT EXISTS "${table}_${column}" ON "${table}" (${column})`);
   }
+  db.exec(`CREATE TABLE IF NOT EXISTS "${table}_activity" (
+    id varchar(10) NOT NULL PRIMARY KEY, last_used_at BIGINT NULL, revoked_at BIGINT NULL)`);
 }
 
 /**
  * Tokens in a SQLite database (better-sqlite3): the article's `CustomStoreSQLite`, fixed —
  * parameterised queries, one transaction per save, WAL with a busy timeout, indexes on every
- * lookup column, and a database file only its owner can read.
+ * lookup column, and a database file only its owner can read. Token activity (last use,
+ * revocation) is kept in a side table `<table>_activity`.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
-import type { LookupColumn } from '../store/record-backend.js';
+import type { LookupColumn, LookupKey } from '../store/record-backend.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 
 /** Table names a store accepts: letters, digits, underscores; never quoted user input. */
@@ -56,6 +56,51 @@ export function exactRows(
     if (record[column] === value) out.push(record);
   }
   return out;
+}
+
+/** The keys' values grouped by column, for one `column IN (…)` or `= ANY(…)` per column. */
+export function valuesByColumn(keys: readonly LookupKey[]): Map<LookupColumn, string[]> {
+  const grouped = new Map<LookupColumn, string[]>();
+  for (const key of keys) {
+    const values = grouped.get(key.column) ?? [];
+    values.push(key.value);
+    grouped.set(key.column, values);
+  }
+  return grouped;
+}
+
+/**
+ * Items in consecutive chunks of at most `maxItems`, and of at most `maxChars` by `size` unless
+ * one item alone is larger, so a multi-row statement stays within a server's packet limit.
+ */
+export function chunked<T>(items: readonly T[], size: (item: T) => number, maxItems = 500, maxChars = 1 << 20): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let chars = 0;
+  for (const item of items) {
+    const length = size(item);
+    if (current.length > 0 && (current.length === maxItems || chars + length > maxChars)) {
+      chunks.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(item);
+    chars += length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** A test of whether a record equals one of the keys exactly, in constant time per record. */
+export function matchesAnyKey(keys: readonly LookupKey[]): (record: TokenRecord) => boolean {
+  const wanted = new Set(keys.map((key) => `${key.column}\u0000${key.value}`));
+  return (record) =>
+    LOOKUPS.some((column) => record[column] !== null && wanted.has(`${column}\u0000${record[column]}`));
+}
+
+/** The rows that equal one of the keys exactly (SQL may have matched loosely), as records. */
+export function matchingRows(rows: readonly Record<string, unknown>[], keys: readonly LookupKey[]): TokenRecord[] {
+  return rows.map(toRecord).filter(matchesAnyKey(keys));
 }
 
 export function toRecord(row: Record<string, unknown>): TokenRecord {

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
 import { isTokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { type ActivityTracking, hasActivityTracking, type TokenActivity } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type OAuthTokenFields, type TokenLike } from '../token/oauth-token.js';
 import { recordOf } from '../token/token-record.js';
 
-/** The `describe`/`it` pair of any test runner: node:test, Vitest, Jest, Mocha. */
+/**
+ * The `describe`/`it` pair of any test runner: node:test, Vitest, Jest, Mocha. Runners that pass
+ * a test context with `skip(reason)` (node:test, Vitest) show why a group does not apply.
+ */
 export interface TestRunner {
   describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
+  it(name: string, body: (context?: SkippableContext) => Promise<void>): unknown;
+}
+
+/** The part of a test context the suite uses to skip a test with a visible reason. */
+export interface SkippableContext {
+  skip?(reason?: string): void;
 }
 
 /** How the conformance suite gets and disposes of stores. */
@@ -24,6 +33,12 @@ export interface ConformanceOptions {
   newToken?(fields: OAuthTokenFields): TokenLike;
   /** Size of the large-value round trip, in characters. Default 64 KiB. */
   largeValueLength?: number;
+  /**
+   * A second store on the same storage as `store` (the same file, table or key prefix), as another
+   * process would open it. Given, the activity group checks that activity outlives the instance
+   * that recorded it; omit it for stores that keep nothing beyond one instance.
+   */
+  reopenStore?(store: TokenStore<TokenLike>): TokenStore<TokenLike> | Promise<TokenStore<TokenLike>>;
 }
 
 const HOSTILE_VALUES = [
@@ -42,7 +57,8 @@ const HOSTILE_VALUES = [
 /**
  * Registers the TokenStore conformance suite with your test runner: every rule of the
  * contract (matching order, upsert without duplicates, users kept apart, fresh ids, typed
- * errors), concurrency, and hostile input that must round-trip exactly.
+ * errors), concurrency, hostile input that must round-trip exactly, and token activity for
+ * stores that track it (skipped, with the reason shown, for stores that do not).
  *
  * @example
  * ```ts
@@ -59,6 +75,42 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
   const largeLength = options.largeValueLength ?? 64 * 1024;
   const dispose = options.disposeStore ?? ((store) => (store as { close?: () => unknown }).close?.());
   const { describe, it } = runner;
+
+  /**
+   * Like `withStore`, for a group that needs more than the TokenStore contract: skipped, with the
+   * reason shown, when the store lacks it (the factory's store is only known once a test runs).
+   */
+  const withStoreThat =
+    <S extends TokenStore<TokenLike>>(has: (store: TokenStore<TokenLike>) => store is S, lacking: string) =>
+    (body: (store: S, context?: SkippableContext) => Promise<void>): ((context?: SkippableContext) => Promise<void>) =>
+    async (context) => {
+      const store = await options.createStore();
+      try {
+        if (!has(store)) {
+          context?.skip?.(`${name} ${lacking}`);
+          return;
+        }
+        await body(store, context);
+      } finally {
+        await dispose(store);
+      }
+    };
+  type TrackingStore = TokenStore<TokenLike> & ActivityTracking;
+  const withTrackingStore = withStoreThat(
+    (store): store is TrackingStore => hasActivityTracking(store),
+    'does not track token activity (hasActivityTracking is false)',
+  );
+  type BulkStore = TokenStore<TokenLike> & { saveTokens(tokens: readonly TokenLike[]): Promise<void> };
+  const withBulkStore = withStoreThat(
+    (store): store is BulkStore => typeof (store as Partial<BulkStore>).saveTokens === 'function',
+    'has no saveTokens',
+  );
+
+  const activityOf = async (store: ActivityTracking, id: string | null): Promise<Omit<TokenActivity, 'id'>> => {
+    const entry = (await store.getActivity()).find((a) => a.id === id);
+    return { lastUsedAt: entry?.lastUsedAt ?? null, revokedAt: entry?.revokedAt ?? null };
+  };
+  const NO_ACTIVITY = { lastUsedAt: null, revokedAt: null };
 
   /** Runs a test body with a fresh store, disposing of it whatever happens. */
   const withStore =
@@ -444,6 +496,270 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
           await store.deleteTokens();
           assert.deepEqual(await store.getTokens(), []);
           assert.equal(await store.findToken(newToken({ userName: 'user3@zylker.com' })), null);
+        }),
+      );
+    });
+
+    describe('activity', () => {
+      it(
+        'records and reads use and revocation per token',
+        withTrackingStore(async (store) => {
+          const [a, b, c] = [full(1), full(2), full(3)];
+          for (const token of [a, b, c]) await store.saveToken(token);
+          await store.recordUse(a.getId() as string, 1_764_000_000_000);
+          await store.recordRevoked(b.getId() as string, 1_764_000_100_000);
+          await store.recordUse(b.getId() as string, 1_764_000_050_000);
+          assert.deepEqual(await activityOf(store, a.getId()), { lastUsedAt: 1_764_000_000_000, revokedAt: null });
+          assert.deepEqual(await activityOf(store, b.getId()), {
+            lastUsedAt: 1_764_000_050_000,
+            revokedAt: 1_764_000_100_000,
+          });
+          assert.deepEqual(await activityOf(store, c.getId()), NO_ACTIVITY);
+          const listed = (await store.getActivity()).map((entry) => entry.id).sort();
+          assert.deepEqual(listed, [a.getId(), b.getId()].sort(), 'one entry per token with activity');
+        }),
+      );
+
+      it(
+        'keeps the later time of each event, whatever order the calls arrive in',
+        withTrackingStore(async (store) => {
+          const token = full(1);
+          await store.saveToken(token);
+          const id = token.getId() as string;
+          await store.recordUse(id, 2_000);
+          await store.recordUse(id, 1_000);
+          await store.recordRevoked(id, 5_000);
+          await store.recordRevoked(id, 4_000);
+          assert.deepEqual(await activityOf(store, id), { lastUsedAt: 2_000, revokedAt: 5_000 });
+          await store.recordUse(id, 3_000);
+          await store.recordRevoked(id, 6_000);
+          assert.deepEqual(await activityOf(store, id), { lastUsedAt: 3_000, revokedAt: 6_000 });
+        }),
+      );
+
+      it(
+        'ignores an id no token has, even once a token takes that id',
+        withTrackingStore(async (store) => {
+          await store.recordUse('4242424242', 1_000);
+          await store.recordRevoked('4242424242', 1_000);
+          assert.deepEqual(await store.getActivity(), []);
+          await store.saveToken(full(1, { id: '4242424242' }));
+          assert.deepEqual(await activityOf(store, '4242424242'), NO_ACTIVITY);
+        }),
+      );
+
+      it(
+        'keeps a token’s activity when it is saved again',
+        withTrackingStore(async (store) => {
+          const token = full(1);
+          await store.saveToken(token);
+          await store.recordUse(token.getId() as string, 1_000);
+          await store.recordRevoked(token.getId() as string, 2_000);
+          await store.saveToken(newToken({ userName: 'user1@zylker.com', accessToken: '1000.access.new' }));
+          await store.saveToken(full(1, { id: token.getId(), refreshToken: '1000.refresh.new' }));
+          assert.deepEqual(await activityOf(store, token.getId()), { lastUsedAt: 1_000, revokedAt: 2_000 });
+        }),
+      );
+
+      it(
+        'deleteToken removes that token’s activity only',
+        withTrackingStore(async (store) => {
+          const [a, b] = [full(1), full(2)];
+          for (const token of [a, b]) {
+            await store.saveToken(token);
+            await store.recordUse(token.getId() as string, 1_000);
+            await store.recordRevoked(token.getId() as string, 2_000);
+          }
+          await store.deleteToken(a.getId() as string);
+          assert.deepEqual(
+            (await store.getActivity()).map((entry) => entry.id),
+            [b.getId()],
+          );
+          // A new token given the deleted id starts with no activity.
+          await store.saveToken(full(3, { id: a.getId() }));
+          assert.deepEqual(await activityOf(store, a.getId()), NO_ACTIVITY);
+          assert.deepEqual(await activityOf(store, b.getId()), { lastUsedAt: 1_000, revokedAt: 2_000 });
+        }),
+      );
+
+      it(
+        'deleteTokens removes all activity',
+        withTrackingStore(async (store) => {
+          const tokens = Array.from({ length: 5 }, (_, i) => full(i));
+          for (const token of tokens) {
+            await store.saveToken(token);
+            await store.recordUse(token.getId() as string, 1_000 + Number(token.getId()?.length));
+          }
+          await store.deleteTokens();
+          assert.deepEqual(await store.getActivity(), []);
+          const again = full(0, { id: tokens[0]?.getId() });
+          await store.saveToken(again);
+          assert.deepEqual(await activityOf(store, again.getId()), NO_ACTIVITY);
+        }),
+      );
+
+      it(
+        'keeps the latest of many concurrent uses of one token, apart from other tokens',
+        withTrackingStore(async (store) => {
+          const [a, b] = [full(1), full(2)];
+          for (const token of [a, b]) await store.saveToken(token);
+          const times = Array.from({ length: 40 }, (_, i) => 1_764_000_000_000 + ((i * 7919) % 40) * 1_000);
+          await Promise.all(times.map((at) => store.recordUse(a.getId() as string, at)));
+          await store.recordUse(b.getId() as string, 5);
+          assert.deepEqual(await activityOf(store, a.getId()), { lastUsedAt: Math.max(...times), revokedAt: null });
+          assert.deepEqual(await activityOf(store, b.getId()), { lastUsedAt: 5, revokedAt: null });
+        }),
+      );
+
+      it(
+        'outlives the store instance that recorded it',
+        withTrackingStore(async (store, context) => {
+          if (!options.reopenStore) {
+            context?.skip?.(`${name}: no reopenStore option, so nothing to reopen`);
+            return;
+          }
+          const token = full(1);
+          await store.saveToken(token);
+          await store.recordUse(token.getId() as string, 1_000);
+          await store.recordRevoked(token.getId() as string, 2_000);
+          const again = await options.reopenStore(store);
+          try {
+            assert.ok(hasActivityTracking(again), 'the reopened store tracks activity too');
+            assert.deepEqual(await activityOf(again, token.getId()), { lastUsedAt: 1_000, revokedAt: 2_000 });
+            await again.recordUse(token.getId() as string, 3_000);
+            assert.deepEqual(await activityOf(store, token.getId()), { lastUsedAt: 3_000, revokedAt: 2_000 });
+          } finally {
+            await dispose(again);
+          }
+        }),
+      );
+
+      it(
+        'rejects an id that is not a non-empty string with a typed error',
+        withTrackingStore(async (store) => {
+          for (const bad of ['', null, 42]) {
+            await assertStoreError(store.recordUse(bad as never, 1_000), TokenStoreErrorCode.INVALID_ID);
+            await assertStoreError(store.recordRevoked(bad as never, 1_000), TokenStoreErrorCode.INVALID_ID);
+          }
+        }),
+      );
+    });
+
+    describe('saveTokens (stores that offer it)', () => {
+      it(
+        'gives the same rows and ids as saveToken on each in order, tokens of one call matching each other',
+        withBulkStore(async (bulk) => {
+          const seed = () => [
+            full(1),
+            full(2, { userName: null }),
+            newToken({ accessToken: '1000.lonely', expiresIn: '1' }),
+          ];
+          const batch = () => [
+            newToken({ userName: 'user1@zylker.com', accessToken: '1000.access.1b' }),
+            full(2),
+            full(3),
+            newToken({ userName: 'user3@zylker.com', apiDomain: 'https://www.zohoapis.eu' }),
+            full(4, { id: '4444' }),
+            newToken({ id: '4444', accessToken: '1000.access.4b' }),
+            newToken({ accessToken: '1000.lonely', expiresIn: '2' }),
+            full(5, { userName: null }),
+            full(5, { accessToken: '1000.access.5b' }),
+            full(6, { refreshToken: '1000.refresh.1' }),
+          ];
+          const sequential = await options.createStore();
+          try {
+            const results = [];
+            for (const [store, save] of [
+              [bulk, (tokens: TokenLike[]) => bulk.saveTokens(tokens)],
+              [
+                sequential,
+                async (tokens: TokenLike[]) => {
+                  for (const token of tokens) await sequential.saveToken(token);
+                },
+              ],
+            ] as const) {
+              const seeded = seed();
+              for (const token of seeded) await store.saveToken(token);
+              const saved = batch();
+              await save(saved);
+              // Ids as "the first token that got it", so fresh random ids compare equal.
+              const all = [...seeded, ...saved];
+              const order = (id: string | null) => all.findIndex((token) => token.getId() === id);
+              const rows = (await store.getTokens())
+                .map((row) => JSON.stringify({ ...recordOf(row, 'x'), id: order(row.getId()) }))
+                .sort();
+              results.push({ ids: saved.map((token) => order(token.getId())), rows });
+            }
+            assert.deepEqual(results[0], results[1]);
+            assert.equal(results[0]?.rows.length, 7);
+          } finally {
+            await dispose(sequential);
+          }
+        }),
+      );
+
+      it(
+        'writes nothing of a call when one of its tokens cannot be saved',
+        withBulkStore(async (store) => {
+          const owner = full(1, { id: '100' });
+          await store.saveToken(owner);
+          const refused = [
+            [[full(2), full(3), newToken({ userName: 'empty@zylker.com' })], TokenStoreErrorCode.NOTHING_TO_SAVE],
+            [
+              [full(4), full(1, { accessToken: '1000.changed' }), full(5, { id: '100' })],
+              TokenStoreErrorCode.ID_CONFLICT,
+            ],
+            [[full(6), 'not a token'], TokenStoreErrorCode.INVALID_TOKEN],
+          ] as const;
+          for (const [tokens, code] of refused) {
+            await assertStoreError(store.saveTokens(tokens as unknown as TokenLike[]), code);
+          }
+          const all = await store.getTokens();
+          assert.equal(all.length, 1);
+          sameRecord(all[0] as TokenLike, owner);
+          assert.equal(await store.findToken(newToken({ userName: 'user2@zylker.com' })), null);
+        }),
+      );
+
+      it(
+        'writes each user once when calls sharing users run concurrently, with saveToken too',
+        withBulkStore(async (store) => {
+          const calls = ['a', 'b', 'c'].map((tag) =>
+            Array.from({ length: 40 }, (_, i) => full(i, { accessToken: `1000.access.${tag}.${i}` })),
+          );
+          await Promise.all([
+            ...calls.map((tokens) => store.saveTokens(tokens)),
+            ...Array.from({ length: 10 }, (_, i) =>
+              store.saveToken(newToken({ userName: `user${i * 4}@zylker.com`, accessToken: `1000.access.d.${i}` })),
+            ),
+          ]);
+          const all = await store.getTokens();
+          assert.equal(all.length, 40);
+          assert.equal(new Set(all.map((token) => token.getUserSignature()?.getName())).size, 40);
+          // Every call's token of a user got that user's one id.
+          for (let i = 0; i < 40; i++) {
+            const ids = new Set(calls.map((tokens) => tokens[i]?.getId()));
+            assert.equal(ids.size, 1, `user${i} got ${ids.size} ids`);
+          }
+        }),
+      );
+
+      it(
+        'saves calls larger than one batch without duplicates, and an empty call as a no-op',
+        withBulkStore(async (store) => {
+          await store.saveTokens([]);
+          assert.deepEqual(await store.getTokens(), []);
+          const tokens = Array.from({ length: 2100 }, (_, i) =>
+            i < 2000 ? full(i) : newToken({ userName: `user${i - 1990}@zylker.com`, accessToken: `1000.again.${i}` }),
+          );
+          await store.saveTokens(tokens);
+          assert.equal((await store.getTokens()).length, 2000);
+          assert.equal(new Set(tokens.slice(0, 2000).map((token) => token.getId())).size, 2000);
+          assert.equal(tokens[2050]?.getId(), tokens[60]?.getId());
+          const found = await store.findToken(newToken({ userName: 'user60@zylker.com' }));
+          assert.equal(found?.getAccessToken(), '1000.again.2050');
+          assert.equal(found?.getRefreshToken(), '1000.refresh.60');
+          sameRecord(await byId(store, tokens[1999]?.getId() ?? null), tokens[1999] as TokenLike);
         }),
       );
     });
