@@ -81,7 +81,7 @@ async function expiredSignIn(store: Store, userName: string): Promise<string> {
   return token.getId() as string;
 }
 
-const KINDS = ['sqlite', 'mysql', 'postgres', 'redis'];
+const KINDS = ['sqlite', 'file', 'mysql', 'postgres', 'redis'];
 
 for (const kind of KINDS) {
   describe(`one refresh across processes: ${kind}`, () => {

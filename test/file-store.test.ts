@@ -1,0 +1,398 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import sdk from '@zohocrm/typescript-sdk-8.0';
+import { isTokenStoreError, OAuthToken, TokenStoreErrorCode } from 'zoho-token-store';
+import { FileStore } from 'zoho-token-store/stores/file';
+import { describeTokenStoreConformance } from 'zoho-token-store/testing';
+import { type BundledFixture, bundleFixture } from './fixtures/file-bundle.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'zts-file-'));
+let child: BundledFixture;
+before(async () => {
+  child = await bundleFixture('crash-writer');
+});
+after(() => {
+  child?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+let files = 0;
+const newFile = () => join(dir, `tokens-${++files}.json`);
+
+describeTokenStoreConformance({ describe, it }, 'FileStore', {
+  createStore: () => new FileStore({ path: newFile() }),
+  reopenStore: (store) => new FileStore({ path: (store as FileStore).path }),
+});
+
+// As the official SDK's store, with its own token class.
+const { OAuthToken: SdkToken, UserSignature: SdkUser } = sdk;
+describeTokenStoreConformance({ describe, it }, 'FileStore with official SDK tokens', {
+  createStore: () => new FileStore({ path: newFile(), tokenFactory: () => Reflect.construct(SdkToken, []) }),
+  reopenStore: (store) => new FileStore({ path: (store as FileStore).path }),
+  newToken: (fields) => {
+    const token = new SdkToken(
+      fields.clientId ?? null,
+      fields.clientSecret ?? null,
+      fields.grantToken ?? null,
+      fields.refreshToken ?? null,
+      fields.redirectURL ?? null,
+      fields.id ?? null,
+      fields.accessToken ?? null,
+      fields.userName == null ? null : new SdkUser(fields.userName),
+    );
+    if (fields.expiresIn != null) token.setExpiresIn(String(fields.expiresIn));
+    token.setAPIDomain(fields.apiDomain ?? null);
+    return token;
+  },
+});
+
+const token = (n: number | string, extra: ConstructorParameters<typeof OAuthToken>[0] = {}) =>
+  new OAuthToken({
+    userName: `u${n}@zylker.com`,
+    clientId: '1000.C',
+    clientSecret: 's',
+    refreshToken: `r${n}`,
+    accessToken: `a${n}`,
+    ...extra,
+  });
+
+const isCode = (code: string, path?: string) => (error: unknown) =>
+  isTokenStoreError(error) && error.code === code && (path === undefined || error.message.includes(path));
+
+async function usersIn(path: string): Promise<string[]> {
+  const store = new FileStore({ path });
+  try {
+    return (await store.getTokens()).map((t) => t.getUserSignature()?.getName() ?? '').sort();
+  } finally {
+    await store.close();
+  }
+}
+
+describe('FileStore on disk', () => {
+  it('writes a checksummed JSON file only its owner can read, and leaves no temporary file', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    await store.close();
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(`${path}.bak`).mode & 0o777, 0o600);
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(file.format, 'zoho-token-store/file');
+    assert.equal(file.version, 1);
+    assert.match(file.checksum, /^[0-9a-f]{64}$/);
+    assert.equal(file.payload.tokens.length, 2);
+    const name = basename(path);
+    assert.deepEqual(
+      readdirSync(dir).filter((entry) => entry.startsWith(`${name}.`)),
+      [`${name}.bak`],
+    );
+  });
+
+  it('round-trips commas, quotes, newlines, unicode and a 1 MiB value exactly, across processes’ reopening', async () => {
+    const path = newFile();
+    const hostile = 'a,b "quoted" \'single\'\nline2\r\n\ttab Zoë 張偉 🚀 \u2028 \\ end';
+    const long = `${'x'.repeat(1 << 20)}${hostile}`;
+    const store = new FileStore({ path });
+    await store.saveToken(
+      token(1, { userName: hostile, accessToken: long, clientSecret: hostile, apiDomain: hostile }),
+    );
+    await store.close();
+    const reopened = new FileStore({ path });
+    const found = await reopened.findToken(new OAuthToken({ userName: hostile }));
+    assert.equal(found?.getAccessToken(), long);
+    assert.equal(found?.getClientSecret(), hostile);
+    assert.equal(found?.getAPIDomain(), hostile);
+    assert.equal(
+      (await reopened.findToken(new OAuthToken({ accessToken: long })))?.getUserSignature()?.getName(),
+      hostile,
+    );
+    await reopened.close();
+  });
+
+  it('keeps activity beside the tokens, across reopening', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    const [a, b] = [token(1), token(2)];
+    await store.saveToken(a);
+    await store.saveToken(b);
+    await store.recordUse(a.getId() as string, 5_000);
+    await store.recordRevoked(b.getId() as string, 7_000);
+    await store.close();
+    const reopened = new FileStore({ path });
+    const activity = (await reopened.getActivity()).sort((x, y) => x.id.localeCompare(y.id));
+    const expected = [
+      { id: a.getId(), lastUsedAt: 5_000, revokedAt: null },
+      { id: b.getId(), lastUsedAt: null, revokedAt: 7_000 },
+    ].sort((x, y) => String(x.id).localeCompare(String(y.id)));
+    assert.deepEqual(activity, expected);
+    await reopened.deleteToken(a.getId() as string);
+    assert.deepEqual(
+      (await reopened.getActivity()).map((entry) => entry.id),
+      [b.getId()],
+    );
+    await reopened.close();
+  });
+
+  it('resolves each of many concurrent saves only once it is on disk', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    const checks: Promise<void>[] = [];
+    await Promise.all(
+      Array.from({ length: 60 }, (_, n) =>
+        store.saveToken(token(n)).then(() => {
+          // A second store reads the file itself, not the first one's memory.
+          const reader = new FileStore({ path });
+          checks.push(
+            reader
+              .findToken(new OAuthToken({ userName: `u${n}@zylker.com` }))
+              .then((found) => assert.equal(found?.getAccessToken(), `a${n}`))
+              .finally(() => reader.close()),
+          );
+        }),
+      ),
+    );
+    await Promise.all(checks);
+    assert.equal((await usersIn(path)).length, 60);
+    await store.close();
+  });
+
+  it('reloads its index when another process writes the file', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token('mine'));
+    assert.equal(await store.findToken(new OAuthToken({ userName: 'p1-0@zylker.com' })), null);
+    await run(process.execPath, [child.file, 'save', path, 'p1', '3', '0']);
+    const found = await store.findToken(new OAuthToken({ userName: 'p1-0@zylker.com' }));
+    assert.equal(found?.getAccessToken(), '1000.a.p1.0');
+    assert.equal((await store.getTokens()).length, 4);
+    // And a save of ours keeps theirs: it decides on the file as it is now.
+    await store.saveToken(token('mine', { accessToken: 'a-new' }));
+    assert.equal((await usersIn(path)).length, 4);
+    await store.close();
+  });
+
+  it('8 processes × 500 saves: no token lost, none duplicated, shared users stored once', async () => {
+    const path = newFile();
+    const own = 450;
+    const shared = 50;
+    const children = Array.from({ length: 8 }, (_, p) =>
+      run(process.execPath, [child.file, 'save', path, `p${p}`, String(own), String(shared)], { timeout: 50_000 }),
+    );
+    const outputs = await Promise.all(children);
+    assert.ok(outputs.every((output) => output.stdout === 'done\n'));
+    const users = await usersIn(path);
+    assert.equal(users.length, 8 * own + shared, 'one row per user');
+    assert.equal(new Set(users).size, users.length, 'no user twice');
+    for (let p = 0; p < 8; p++) for (let n = 0; n < own; n += 97) assert.ok(users.includes(`p${p}-${n}@zylker.com`));
+    for (let n = 0; n < shared; n++) assert.ok(users.includes(`shared-${n}@zylker.com`));
+    assert.ok(!existsSync(`${path}.lock`), 'the lock is released');
+  });
+});
+
+describe('FileStore integrity', () => {
+  it('detects a truncated file, names it, never replaces it, and keeps the last good copy as .bak', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    await store.close();
+    const good = readFileSync(`${path}.bak`, 'utf8');
+    truncateSync(path, statSync(path).size - 40);
+    const damaged = readFileSync(path);
+
+    const reader = new FileStore({ path });
+    await assert.rejects(reader.findToken(new OAuthToken({ userName: 'u1@zylker.com' })), isCode('CORRUPT_DATA', path));
+    await assert.rejects(reader.getTokens(), isCode('CORRUPT_DATA', path));
+    await assert.rejects(reader.saveToken(token(3)), isCode('CORRUPT_DATA', path));
+    await assert.rejects(reader.deleteTokens(), isCode('CORRUPT_DATA', path));
+    await reader.close();
+    assert.deepEqual(readFileSync(path), damaged, 'the damaged file is left for inspection');
+    assert.equal(readFileSync(`${path}.bak`, 'utf8'), good, 'the backup is untouched');
+
+    // The documented recovery: the .bak reads as a store, and copied back it is the file again.
+    assert.deepEqual(await usersIn(`${path}.bak`), ['u1@zylker.com']);
+    copyFileSync(`${path}.bak`, path);
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+  });
+
+  it('detects an edited value, an empty file, a foreign file and a deleted file', async () => {
+    const edited = newFile();
+    const store = new FileStore({ path: edited });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    await store.close();
+    writeFileSync(edited, readFileSync(edited, 'utf8').replace('"a1"', '"a9"'));
+    await assert.rejects(usersIn(edited), (error: unknown) => {
+      assert.ok(isCode('CORRUPT_DATA', edited)(error));
+      assert.match((error as Error).message, /checksum/);
+      return true;
+    });
+
+    const empty = newFile();
+    writeFileSync(empty, '');
+    await assert.rejects(usersIn(empty), isCode('CORRUPT_DATA', empty));
+
+    const csv = newFile();
+    writeFileSync(csv, 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time\n');
+    await assert.rejects(usersIn(csv), (error: unknown) => {
+      assert.ok(isCode('CORRUPT_DATA', csv)(error));
+      assert.match((error as Error).message, /zoho-tokens import/);
+      return true;
+    });
+
+    // Writes never remove the file: gone while its backup exists means it was deleted.
+    unlinkSync(edited);
+    await assert.rejects(usersIn(edited), isCode('CORRUPT_DATA', edited));
+    const writer = new FileStore({ path: edited });
+    await assert.rejects(writer.saveToken(token(3)), isCode('CORRUPT_DATA', edited));
+    await writer.close();
+    assert.ok(!existsSync(edited), 'nothing was written over the loss');
+  });
+
+  it('a write that fails (disk full: EFBIG) leaves the old file intact and rejects with STORAGE_FAILURE', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.close();
+    const before = readFileSync(path);
+    // ulimit -f is in 1 KiB blocks; Node ignores SIGXFSZ, so the write fails with EFBIG.
+    const { stdout } = await run('bash', [
+      '-c',
+      `ulimit -f 64 && exec "${process.execPath}" "$@"`,
+      'bash',
+      child.file,
+      'big',
+      path,
+      String(200_000),
+    ]);
+    const outcome = JSON.parse(stdout);
+    assert.equal(outcome.saved, false);
+    assert.equal(outcome.code, TokenStoreErrorCode.STORAGE_FAILURE);
+    assert.equal(outcome.cause, 'EFBIG');
+    assert.ok(outcome.message.includes(path));
+    assert.deepEqual(readFileSync(path), before);
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+    const leftovers = readdirSync(dir).filter((name) => name.includes('.tmp-'));
+    assert.deepEqual(leftovers, []);
+  });
+});
+
+describe('FileStore locks', () => {
+  const lockOf = (pid: number) => JSON.stringify({ pid, host: hostname(), nonce: 'x', at: Date.now() });
+
+  it('takes over a write lock left by a dead process at once', async () => {
+    const path = newFile();
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => dead.on('exit', done));
+    writeFileSync(`${path}.lock`, lockOf(dead.pid as number));
+    const store = new FileStore({ path, lockTimeoutMs: 2_000 });
+    const started = Date.now();
+    await store.saveToken(token(1));
+    assert.ok(Date.now() - started < 1_000);
+    await store.close();
+    assert.ok(!existsSync(`${path}.lock`), 'released after the write');
+  });
+
+  it('waits for a live holder, fails with LOCK_TIMEOUT, and takes over once the lock is stale', async () => {
+    const path = newFile();
+    writeFileSync(`${path}.lock`, lockOf(process.pid));
+    const store = new FileStore({ path, lockTimeoutMs: 150, lockStaleMs: 60_000 });
+    await assert.rejects(store.saveToken(token(1)), isCode('LOCK_TIMEOUT'));
+    assert.equal(await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' })), null, 'nothing was saved');
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(`${path}.lock`, past, past);
+    await store.saveToken(token(1));
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+    await store.close();
+  });
+
+  it('lets exactly one of many writers take over a stale lock: no update is lost', async () => {
+    const path = newFile();
+    writeFileSync(`${path}.lock`, lockOf(process.pid));
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(`${path}.lock`, past, past);
+    // Separate instances: each has its own lock object and queue, like separate processes.
+    const stores = Array.from({ length: 12 }, () => new FileStore({ path, lockStaleMs: 60_000 }));
+    await Promise.all(stores.map((store, n) => store.saveToken(token(n))));
+    await Promise.all(stores.map((store) => store.close()));
+    assert.equal((await usersIn(path)).length, 12);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith(`${basename(path)}.lock`)),
+      [],
+      'no lock file or moved-aside stale lock is left',
+    );
+  });
+
+  it('offers a refresh lock across instances, with LOCK_TIMEOUT, freed by its holder', async () => {
+    const path = newFile();
+    const [holder, waiter] = [new FileStore({ path }), new FileStore({ path, lockTimeoutMs: 200 })];
+    let release = () => {};
+    const held = holder.withRefreshLock('k', () => new Promise<void>((done) => (release = done)));
+    await new Promise((r) => setTimeout(r, 30));
+    await assert.rejects(
+      waiter.withRefreshLock('k', async () => {}),
+      isCode('LOCK_TIMEOUT'),
+    );
+    assert.equal(await waiter.withRefreshLock('other', async () => 'free'), 'free');
+    release();
+    await held;
+    assert.equal(await waiter.withRefreshLock('k', async () => 'mine'), 'mine');
+    await Promise.all([holder.close(), waiter.close()]);
+  });
+
+  it('keeps a refresh lock past its lease while the holder lives, and frees a dead holder’s at once', async () => {
+    const path = newFile();
+    const options = { path, lockLeaseMs: 150 };
+    const [holder, waiter] = [new FileStore(options), new FileStore({ ...options, lockTimeoutMs: 400 })];
+    let release = () => {};
+    const held = holder.withRefreshLock('k', () => new Promise<void>((done) => (release = done)));
+    await new Promise((r) => setTimeout(r, 20));
+    // The holder renews its lease, so three leases later it still holds the lock.
+    await assert.rejects(
+      waiter.withRefreshLock('k', async () => {}),
+      isCode('LOCK_TIMEOUT'),
+    );
+    release();
+    await held;
+
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => dead.on('exit', done));
+    const lockFile = `${path}.refresh-${createHash('sha256').update('k').digest('hex').slice(0, 16)}.lock`;
+    writeFileSync(lockFile, lockOf(dead.pid as number));
+    const started = Date.now();
+    assert.equal(await waiter.withRefreshLock('k', async () => 'taken over'), 'taken over');
+    assert.ok(Date.now() - started < 100, 'no wait for the lease of a dead holder');
+    assert.ok(!existsSync(lockFile));
+    await Promise.all([holder.close(), waiter.close()]);
+  });
+
+  it('re-reads the file inside the refresh lock, so a refresh saved elsewhere is seen', async () => {
+    const path = newFile();
+    const [a, b] = [new FileStore({ path }), new FileStore({ path })];
+    await a.saveToken(token(1));
+    assert.equal((await b.findToken(new OAuthToken({ userName: 'u1@zylker.com' })))?.getAccessToken(), 'a1');
+    await a.withRefreshLock('u1', () => a.saveToken(token(1, { accessToken: 'refreshed' })));
+    const seen = await b.withRefreshLock('u1', () => b.findToken(new OAuthToken({ userName: 'u1@zylker.com' })));
+    assert.equal(seen?.getAccessToken(), 'refreshed');
+    await Promise.all([a.close(), b.close()]);
+  });
+});
