@@ -1,0 +1,174 @@
+import { stat } from 'node:fs/promises';
+import { isTokenStoreError, type OpenedStore, type TokenLike, TokenStoreErrorCode } from '../../index.js';
+import { CommandFailed, describeError, UsageError } from '../cli-errors.js';
+import type { CliIo } from '../cli-io.js';
+import { defineCommand } from '../command.js';
+import { isSealed } from '../sealed-tokens.js';
+import { keyringOf, maskStoreUrl, openCliStore, STORE_OPTION, storeFileOf, storeUrlOf } from '../store-url.js';
+import { plural } from '../text-format.js';
+
+type Outcome = 'ok' | 'warn' | 'fail';
+type Line = (outcome: Outcome, text: string) => void;
+const MARK: Readonly<Record<Outcome, string>> = { ok: '✓', warn: '!', fail: '✗' };
+
+/** Files a store keeps beside its main file that hold tokens too, by URL scheme. */
+const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
+  sqlite: ['-wal', '-shm', '-journal'],
+  file: ['.bak'],
+};
+
+const KEY_ERRORS: ReadonlySet<string> = new Set([
+  TokenStoreErrorCode.NO_KEY,
+  TokenStoreErrorCode.UNKNOWN_KEY,
+  TokenStoreErrorCode.WRONG_KEY,
+]);
+
+/** An encrypted store's key check (`EncryptedStore.verifyKey`), present when ZOHO_TOKEN_KEY opened one. */
+interface KeyVerifying {
+  verifyKey(): Promise<{ checked: number; stale: number }>;
+  readonly primaryKeyId: string;
+}
+
+const verifiesKey = (store: object): store is KeyVerifying =>
+  typeof (store as Partial<KeyVerifying>).verifyKey === 'function';
+
+/**
+ * `zoho-tokens doctor`: checks the store, its files' permissions and the encryption key, one line each.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['doctor', '--store', 'sqlite:./zohooauth.db'], io); // 0 when every check passed
+ * ```
+ */
+export const doctorCommand = defineCommand({
+  name: 'doctor',
+  summary: 'check that the store opens and answers, its file permissions and the encryption key',
+  help: `Usage: zoho-tokens doctor [--store URL]
+
+Checks, one line each (✓ passed, ! warning, ✗ failed):
+  - for sqlite: and file: stores, that the file exists and only its owner can read it (0600),
+    and the same of the files beside it that hold tokens too (-wal, -shm, .bak);
+  - the store opens and answers (connectivity), and how many tokens it holds;
+  - its schema is usable: a token is read back by its id;
+  - when ZOHO_TOKEN_KEY is set, that it is a valid keyring and decrypts every stored token
+    (a warning when some are still plain or under an older key: run zoho-tokens rekey);
+    when it is not set, that the store holds no encrypted tokens it could not read.
+Exits 1 when a check fails; warnings alone exit 0. It never creates a missing store file.
+
+Options:
+  --store URL   the token store (default: $TOKEN_STORE_URL, else sqlite:./zohooauth.db)
+  -v, --verbose also print the cause chain of a failed check
+  -h, --help    show this help
+`,
+  options: STORE_OPTION,
+  async run({ values, io }) {
+    const url = storeUrlOf(values.store, io);
+    const verbose = values.verbose === true;
+    let failed = false;
+    const line: Line = (outcome, text) => {
+      io.stdout.write(`${MARK[outcome]} ${text}\n`);
+      if (outcome === 'fail') failed = true;
+    };
+    const file = storeFileOf(url);
+    if (file !== null) {
+      if (!(await checkFile(file, 'store file', line))) return 1;
+      for (const suffix of COMPANIONS[url.split(':')[0]?.toLowerCase() ?? ''] ?? []) {
+        await checkFile(`${file}${suffix}`, 'file', line, true);
+      }
+    }
+    const where = maskStoreUrl(url);
+    let store: OpenedStore;
+    try {
+      store = await openCliStore(url, io);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      if (isKeyError(error)) line('fail', `key: ZOHO_TOKEN_KEY is not usable: ${detail(error, verbose)}`);
+      // A storage failure already names the store.
+      else if (error instanceof CommandFailed) line('fail', `store does not open: ${detail(error, verbose)}`);
+      else line('fail', `store does not open: ${where}: ${detail(error, verbose)}`);
+      return 1;
+    }
+    try {
+      await checkStore(store, where, line, verbose, io);
+    } finally {
+      await store.close();
+    }
+    return failed ? 1 : 0;
+  },
+});
+
+/**
+ * The file exists (a check must not create it) and is private to its owner. A missing `optional`
+ * file passes silently; a missing store file fails.
+ */
+async function checkFile(file: string, what: string, line: Line, optional = false): Promise<boolean> {
+  let mode: number;
+  try {
+    mode = (await stat(file)).mode & 0o777;
+  } catch {
+    if (!optional) line('fail', `${what} ${file} does not exist (or cannot be read)`);
+    return false;
+  }
+  const octal = mode.toString(8).padStart(4, '0');
+  if ((mode & 0o077) === 0) line('ok', `${what} ${file} is readable by its owner only (${octal})`);
+  else line('warn', `${what} ${file} has mode ${octal}, so others can read tokens: run chmod 600 ${file}`);
+  return true;
+}
+
+async function checkStore(store: OpenedStore, where: string, line: Line, verbose: boolean, io: CliIo): Promise<void> {
+  let tokens: TokenLike[];
+  try {
+    tokens = await store.getTokens();
+  } catch (error) {
+    if (!isKeyError(error)) {
+      line('fail', `store does not answer: ${where}: ${detail(error, verbose)}`);
+      return;
+    }
+    // The rows were read; they did not decrypt.
+    line('ok', `store answers: ${where}`);
+    line('fail', `key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: ${detail(error, verbose)}`);
+    return;
+  }
+  const ids = tokens.map((token) => token.getId()).filter((id): id is string => id !== null);
+  line('ok', `store answers: ${where} holds ${plural(ids.length, 'token')}`);
+  try {
+    const probe = ids[0];
+    if (probe === undefined) {
+      if ((await store.findTokenById('0000000000')) !== null) throw new Error('an empty store returned a token');
+      line('ok', 'schema usable: a read by id answers (the store is empty)');
+    } else {
+      const token = await store.findTokenById(probe);
+      if (token?.getId() !== probe) throw new Error(`token ${probe} was listed but not found by its id`);
+      line('ok', `schema usable: token ${probe} read back by its id`);
+    }
+  } catch (error) {
+    line('fail', `schema not usable: ${detail(error, verbose)}`);
+  }
+  if (keyringOf(io) === undefined || !verifiesKey(store)) {
+    const sealed = tokens.filter(isSealed).length;
+    if (sealed > 0) {
+      line('fail', `key: ZOHO_TOKEN_KEY is not set, yet the store holds ${plural(sealed, 'encrypted token')}`);
+    }
+    return;
+  }
+  try {
+    const { checked, stale } = await store.verifyKey();
+    line('ok', `key: ZOHO_TOKEN_KEY decrypts every stored token (${plural(checked, 'token')} checked)`);
+    if (stale > 0) {
+      line('warn', `key: run zoho-tokens rekey: ${plural(stale, 'token')} not yet under key ${store.primaryKeyId}`);
+    }
+  } catch (error) {
+    line('fail', `key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: ${detail(error, verbose)}`);
+  }
+}
+
+function isKeyError(error: unknown): boolean {
+  return isTokenStoreError(error) && KEY_ERRORS.has(error.code);
+}
+
+/** An error's message for a check line; with `verbose`, its causes follow on the next lines. */
+function detail(error: unknown, verbose: boolean): string {
+  return describeError(error, verbose)
+    .trimEnd()
+    .replace(/^zoho-tokens: /, '');
+}

@@ -1,0 +1,128 @@
+import { resolve } from 'node:path';
+import { hasActivityTracking, type OpenedStore, type TokenActivity, type TokenLike } from '../../index.js';
+import { CommandFailed, UsageError } from '../cli-errors.js';
+import type { CliIo } from '../cli-io.js';
+import { defineCommand } from '../command.js';
+import { copyActivity, saveEvery } from '../copy-tokens.js';
+import { NO_PROGRESS, type Progress, progressBar } from '../progress-bar.js';
+import { maskStoreUrl, storeFileOf, withStore } from '../store-url.js';
+import { plural } from '../text-format.js';
+
+/**
+ * `zoho-tokens migrate --from URL --to URL`: copies every token, keeping ids, and checks the copy.
+ *
+ * @example
+ * ```ts
+ * await runCli(['migrate', '--from', 'sqlite:./zohooauth.db', '--to', 'postgres://root@db/app'], io);
+ * ```
+ */
+export const migrateCommand = defineCommand({
+  name: 'migrate',
+  summary: 'copy every token from one store to another, keeping ids; safe to re-run',
+  help: `Usage: zoho-tokens migrate --from URL --to URL [--progress | --no-progress]
+
+Copies every token of the --from store into the --to store. Each token keeps its id and is saved
+with the store's upsert rules, so running it again updates instead of duplicating. Afterwards it
+checks that the target holds every source id and prints both counts; a missing id exits 1.
+Tokens of a user the target already holds under another id update that token instead.
+When both stores track activity, each token's last use and revocation are copied too.
+With ZOHO_TOKEN_KEY set, both stores are opened with that keyring: tokens are read decrypted
+(plain ones as they are) and written encrypted under its first key. Without it, encrypted
+tokens are copied as they are stored, still encrypted.
+
+Options:
+  --from URL      the store to copy from (left unchanged)
+  --to URL        the store to copy into
+  --progress      draw a progress bar on stderr even when it is not a terminal
+  --no-progress   never draw one (default: draw one when stderr is a terminal)
+  -v, --verbose   on failure, also print the cause chain
+  -h, --help      show this help
+`,
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    progress: { type: 'boolean' },
+    'no-progress': { type: 'boolean' },
+  },
+  async run({ values, io }) {
+    const { from, to } = values;
+    if (from === undefined || to === undefined) throw new UsageError('migrate needs --from URL and --to URL');
+    if (values.progress && values['no-progress']) throw new UsageError('give --progress or --no-progress, not both');
+    if (sameStore(from, to)) throw new UsageError('--from and --to name the same store');
+    const showProgress = values.progress ?? (values['no-progress'] ? false : io.isTTY);
+    const started = performance.now();
+    const progressFor = showProgress ? (total: number) => progressBar(io.stderr, 'migrate', total) : null;
+    // The source is read whole before the target opens, so a failure names the store it happened in.
+    const result = await withStore(from, io, async (source) => {
+      const tokens = await source.getTokens();
+      const activity = hasActivityTracking(source) ? await source.getActivity() : null;
+      return withStore(to, io, (target) => copyInto(target, tokens, activity, progressFor));
+    });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });
+    return result.missing.length === 0 ? 0 : 1;
+  },
+});
+
+interface CopyResult {
+  copied: number;
+  /** Tokens whose last use or revocation was copied; null when a store does not track activity. */
+  withActivity: number | null;
+  targetCount: number;
+  /** Source ids the target does not hold after the copy. */
+  missing: string[];
+}
+
+async function copyInto(
+  target: OpenedStore,
+  tokens: readonly TokenLike[],
+  activity: readonly TokenActivity[] | null,
+  progressFor: ((total: number) => Progress) | null,
+): Promise<CopyResult> {
+  const sourceIds = tokens.map((token) => token.getId()).filter((id): id is string => id !== null);
+  const progress = progressFor?.(tokens.length) ?? NO_PROGRESS;
+  let copied = 0;
+  try {
+    await saveEvery(target, tokens, {
+      onProgress: (saved) => {
+        copied = saved;
+        progress.update(saved);
+      },
+    });
+  } catch (error) {
+    throw new CommandFailed(
+      `copied ${copied} of ${plural(tokens.length, 'token')}, then the copy failed; running migrate again resumes it`,
+      { cause: error },
+    );
+  } finally {
+    progress.finish(copied);
+  }
+  const held = new Set((await target.getTokens()).map((token) => token.getId()));
+  const withActivity = activity === null ? null : await copyActivity(activity, target, held);
+  return { copied, withActivity, targetCount: held.size, missing: sourceIds.filter((id) => !held.has(id)) };
+}
+
+function report(io: CliIo, result: CopyResult & { from: string; to: string; seconds: string }): void {
+  io.stdout.write(
+    `Copied ${plural(result.copied, 'token')} from ${result.from} to ${result.to} in ${result.seconds} s.\n` +
+      (result.withActivity ? `Kept the last use or revocation of ${plural(result.withActivity, 'token')}.\n` : '') +
+      `The target holds ${plural(result.targetCount, 'token')}; `,
+  );
+  if (result.missing.length === 0) {
+    io.stdout.write('every source id is among them.\n');
+    return;
+  }
+  const shown = result.missing.slice(0, 5).join(', ');
+  const more = result.missing.length > 5 ? `, and ${result.missing.length - 5} more` : '';
+  io.stdout.write(`${plural(result.missing.length, 'source id')} missing: ${shown}${more}.\n`);
+  io.stderr.write(
+    `zoho-tokens: the target lacks ${plural(result.missing.length, 'source id')}: usually it already held those users under other ids, and updated those tokens instead\n`,
+  );
+}
+
+/** Whether two URLs name one store: the same text, or the same SQLite or JSON file by another path. */
+function sameStore(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [fileA, fileB] = [storeFileOf(a), storeFileOf(b)];
+  return fileA !== null && fileB !== null && a.split(':')[0] === b.split(':')[0] && resolve(fileA) === resolve(fileB);
+}

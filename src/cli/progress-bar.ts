@@ -1,0 +1,65 @@
+/**
+ * A progress display that can be updated often; it redraws at most every `intervalMs`.
+ *
+ * @example
+ * ```ts
+ * const progress: Progress = io.isTTY ? progressBar(io.stderr, 'migrate', total) : NO_PROGRESS;
+ * ```
+ */
+export interface Progress {
+  /** `done` of the total have been handled. */
+  update(done: number): void;
+  /** Draws the final state and ends the line. */
+  finish(done: number): void;
+}
+
+const WIDTH = 30;
+
+/**
+ * A progress display that shows nothing, for when stderr is not a terminal.
+ *
+ * @example
+ * ```ts
+ * NO_PROGRESS.update(10); // draws nothing
+ * ```
+ */
+export const NO_PROGRESS: Progress = { update() {}, finish() {} };
+
+/**
+ * A one-line progress bar, redrawn in place with `\r`: `label [█████░░░░░] 45,000/100,000 45% 3.1 s`.
+ *
+ * @example
+ * ```ts
+ * const progress = progressBar(process.stderr, 'copying', tokens.length);
+ * progress.update(500);
+ * progress.finish(tokens.length);
+ * ```
+ */
+export function progressBar(
+  stream: { write(text: string): unknown },
+  label: string,
+  total: number,
+  intervalMs = 100,
+): Progress {
+  const started = performance.now();
+  let drawnAt = -Infinity;
+  const draw = (done: number) => {
+    drawnAt = performance.now();
+    const share = total === 0 ? 1 : Math.min(1, done / total);
+    const filled = Math.round(share * WIDTH);
+    const seconds = ((drawnAt - started) / 1000).toFixed(1);
+    const counts = `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`;
+    stream.write(
+      `\r${label} [${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}] ${counts} ${Math.floor(share * 100)}% ${seconds} s`,
+    );
+  };
+  return {
+    update(done) {
+      if (performance.now() - drawnAt >= intervalMs) draw(done);
+    },
+    finish(done) {
+      draw(done);
+      stream.write('\n');
+    },
+  };
+}

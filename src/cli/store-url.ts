@@ -1,0 +1,122 @@
+import { DEFAULT_STORE_URL, isTokenStoreError, type OpenedStore, openStore, TokenStoreErrorCode } from '../index.js';
+import { CommandFailed, UsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+
+/**
+ * The `--store` option, shared by every command that opens a store.
+ *
+ * @example
+ * ```ts
+ * defineCommand({ name: 'list', options: { ...STORE_OPTION, json: { type: 'boolean' } }, … });
+ * ```
+ */
+export const STORE_OPTION = { store: { type: 'string' } } as const;
+
+/**
+ * The store URL a command uses: `--store`, else `TOKEN_STORE_URL`, else SQLite in `./zohooauth.db`.
+ *
+ * @example
+ * ```ts
+ * storeUrlOf(undefined, { ...io, env: { TOKEN_STORE_URL: 'memory:' } }); // 'memory:'
+ * ```
+ */
+export function storeUrlOf(option: string | undefined, io: CliIo): string {
+  return option ?? io.env.TOKEN_STORE_URL ?? DEFAULT_STORE_URL;
+}
+
+/**
+ * The keyring in `ZOHO_TOKEN_KEY`, or undefined when it is unset or empty (the store is then
+ * opened without encryption).
+ *
+ * @example
+ * ```ts
+ * keyringOf({ ...io, env: { ZOHO_TOKEN_KEY: 'k1:…' } }); // 'k1:…'
+ * ```
+ */
+export function keyringOf(io: CliIo): string | undefined {
+  const keys = io.env.ZOHO_TOKEN_KEY;
+  return keys === undefined || keys === '' ? undefined : keys;
+}
+
+/**
+ * A store URL as it may be echoed: the password, in the user-info part or a `password` parameter,
+ * becomes `***`.
+ *
+ * @example
+ * ```ts
+ * maskStoreUrl('postgres://root:hunter2@db/test'); // 'postgres://root:***@db/test'
+ * ```
+ */
+export function maskStoreUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  // Paths such as `sqlite:./tokens.db` carry nothing secret and would be mangled by re-serialising.
+  if (!parsed.host) return url;
+  if (parsed.password) parsed.password = '***';
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (/pass(word)?|secret|token/i.test(name)) parsed.searchParams.set(name, '***');
+  }
+  return parsed.toString().replace(/%2A%2A%2A/g, '***');
+}
+
+/**
+ * The file behind a `sqlite:` or `file:` URL, or null for a server or memory store.
+ *
+ * @example
+ * ```ts
+ * storeFileOf('sqlite:./zohooauth.db'); // './zohooauth.db'
+ * storeFileOf('redis://127.0.0.1:6379'); // null
+ * ```
+ */
+export function storeFileOf(url: string): string | null {
+  const match = /^(sqlite|file):(.*)$/i.exec(url);
+  if (!match) return null;
+  const path = (match[2] as string).replace(/^\/\/(?=\/)/, '');
+  if (path === ':memory:') return null;
+  return path === '' ? 'zohooauth.db' : path;
+}
+
+/**
+ * Opens the store behind a URL as the CLI does: encrypted with the keyring in `ZOHO_TOKEN_KEY`
+ * when it is set. A URL `openStore` rejects is a usage error.
+ *
+ * @example
+ * ```ts
+ * const store = await openCliStore('sqlite:./zohooauth.db', io);
+ * await store.close();
+ * ```
+ */
+export async function openCliStore(url: string, io: CliIo): Promise<OpenedStore> {
+  try {
+    return await openStore(url, { keys: keyringOf(io) });
+  } catch (error) {
+    throw inContext(url, error);
+  }
+}
+
+/**
+ * Opens the store ({@link openCliStore}), runs `body` on it and closes it, whatever `body` did.
+ * A storage failure is reported with the (masked) URL of the store it happened in.
+ *
+ * @example
+ * ```ts
+ * const count = await withStore('sqlite:./zohooauth.db', io, async (store) => (await store.getTokens()).length);
+ * ```
+ */
+export async function withStore<R>(url: string, io: CliIo, body: (store: OpenedStore) => Promise<R>): Promise<R> {
+  const store = await openCliStore(url, io);
+  try {
+    return await body(store);
+  } catch (error) {
+    throw inContext(url, error);
+  } finally {
+    await store.close();
+  }
+}
+
+function inContext(url: string, error: unknown): unknown {
+  if (!isTokenStoreError(error)) return error;
+  if (error.code === TokenStoreErrorCode.INVALID_STORE_URL) return new UsageError(error.message, { cause: error });
+  if (error.code !== TokenStoreErrorCode.STORAGE_FAILURE) return error;
+  return new CommandFailed(`${maskStoreUrl(url)}: ${error.message} (${error.code})`, { cause: error });
+}

@@ -1,0 +1,161 @@
+// `zoho-tokens revoke` against the local Zoho emulator, with real tokens from a code exchange,
+// on a SQLite file and the local PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import {
+  customEnvironment,
+  type Environment,
+  exchangeAuthorizationCode,
+  isOAuthError,
+  OAuthErrorCode,
+  OAuthToken,
+  openStore,
+  refreshAccessToken,
+} from 'zoho-token-store';
+import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { generateKey } from 'zoho-token-store/stores/encrypted';
+import { assertNoSecrets, type CliStore, cli, cliStoreKinds, freshCliStore, secretsOf } from './fixtures/cli-run.js';
+
+const USER = 'ana.lopez@zylker.com';
+const client = {
+  clientId: EMULATOR_CLIENT.clientId,
+  clientSecret: EMULATOR_CLIENT.clientSecret,
+  redirectUri: EMULATOR_CLIENT.redirectUris[0],
+};
+
+let emulator: ZohoEmulator;
+let environment: Environment;
+before(async () => {
+  emulator = await startZohoEmulator();
+  environment = customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url });
+});
+after(() => emulator.close());
+
+const KEYS = generateKey('k1');
+
+/** A token as Zoho issues it after sign-in, saved in the store (encrypted with `keys` when given). */
+async function signIn(url: string, keys?: string): Promise<OAuthToken> {
+  const grant = await exchangeAuthorizationCode(environment, client, emulator.issueGrantCode({ userEmail: USER }));
+  const token = new OAuthToken({
+    userName: USER,
+    ...client,
+    refreshToken: grant.refreshToken,
+    accessToken: grant.accessToken,
+    expiresIn: grant.expiresAt,
+    apiDomain: grant.apiDomain,
+  });
+  const store = await openStore(url, { keys });
+  await store.saveToken(token);
+  await store.close();
+  return token;
+}
+
+async function findById(url: string, id: string) {
+  const store = await openStore(url);
+  try {
+    return await store.findTokenById(id);
+  } finally {
+    await store.close();
+  }
+}
+
+const refreshRefused = (refreshToken: string) =>
+  assert.rejects(refreshAccessToken(environment, client, refreshToken), (error: unknown) => {
+    assert.ok(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_GRANT, String(error));
+    return true;
+  });
+
+for (const kind of await cliStoreKinds()) {
+  describe(`zoho-tokens revoke on ${kind}`, () => {
+    let store: CliStore;
+    beforeEach(() => {
+      store = freshCliStore(kind);
+      emulator.resetCounters();
+      emulator.clearFaults();
+    });
+    afterEach(() => store.drop());
+
+    it('revokes the refresh token at Zoho, then deletes the token', async () => {
+      const token = await signIn(store.url);
+      const id = token.getId() as string;
+      const run = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url, '--verbose']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, `Revoked token ${id} (${USER}) at custom accounts server and deleted it.\n`);
+      assert.equal(emulator.counters().revoke, 1);
+      assert.equal(await findById(store.url, id), null);
+      await refreshRefused(token.getRefreshToken() as string);
+      assertNoSecrets(run, secretsOf(token));
+    });
+
+    it('deletes a token Zoho no longer knows, and says so', async () => {
+      const token = await signIn(store.url);
+      const id = token.getId() as string;
+      await fetch(`${emulator.url}/oauth/v2/token/revoke?token=${encodeURIComponent(token.getRefreshToken() ?? '')}`, {
+        method: 'POST',
+      });
+      const run = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        run.stdout,
+        `Zoho (custom accounts server) no longer knows token ${id} (${USER}); deleted it from the store.\n`,
+      );
+      assert.equal(emulator.counters().revoke, 2);
+      assert.equal(await findById(store.url, id), null);
+    });
+
+    it('keeps the token when Zoho cannot be reached, and exits 1', async () => {
+      const token = await signIn(store.url);
+      const id = token.getId() as string;
+      emulator.injectFault({ path: '/oauth/v2/token/revoke', kind: 'status', status: 503, times: Infinity });
+      const run = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url, '--verbose']);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `^zoho-tokens: could not revoke token ${id} \\(${USER}\\) at custom accounts server; it was kept\\n {2}caused by OAuthError: `,
+        ),
+      );
+      assert.equal(run.stdout, '');
+      assert.equal((await findById(store.url, id))?.getRefreshToken(), token.getRefreshToken());
+      assertNoSecrets(run, secretsOf(token));
+    });
+
+    it('revokes a token of an encrypted store with ZOHO_TOKEN_KEY, and refuses to without it', async () => {
+      const token = await signIn(store.url, KEYS);
+      const id = token.getId() as string;
+      const args = ['revoke', id, '--store', store.url, '--accounts-url', emulator.url];
+      const keyless = await cli(args);
+      assert.equal(keyless.code, 1);
+      assert.equal(
+        keyless.stderr,
+        `zoho-tokens: token ${id} (${USER}) is encrypted: set ZOHO_TOKEN_KEY to the store's keyring to revoke it\n`,
+      );
+      assert.equal(emulator.counters().revoke ?? 0, 0, 'no ciphertext was sent to Zoho');
+      assert.notEqual(await findById(store.url, id), null, 'kept');
+
+      const run = await cli(args, { env: { ZOHO_TOKEN_KEY: KEYS } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(emulator.counters().revoke, 1);
+      assert.equal(await findById(store.url, id), null);
+      await refreshRefused(token.getRefreshToken() as string);
+      assertNoSecrets(run, [...secretsOf(token), KEYS.slice(3)]);
+    });
+
+    it('refuses a token without a refresh token, and an unknown id, with exit 1', async () => {
+      const store2 = await openStore(store.url);
+      const online = new OAuthToken({ userName: 'ben.carter@zylker.com', ...client, accessToken: '1000.only-access' });
+      await store2.saveToken(online);
+      await store2.close();
+      const id = online.getId() as string;
+      const run = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /has no refresh token for Zoho to revoke; `zoho-tokens delete \d+` drops it\n$/);
+      assert.notEqual(await findById(store.url, id), null);
+
+      const unknown = await cli(['revoke', '1234567890', '--store', store.url, '--accounts-url', emulator.url]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no token with id 1234567890/);
+      assert.equal(emulator.counters().revoke ?? 0, 0, 'Zoho was not called');
+    });
+  });
+}

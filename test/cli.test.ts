@@ -1,0 +1,472 @@
+// The zoho-tokens store commands, run in-process against a real SQLite file and the local
+// PostgreSQL (a table of its own per test). Every run is also checked for unmasked secrets.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import {
+  hasActivityTracking,
+  maskSecret,
+  type OAuthToken,
+  openStore,
+  recordOf,
+  type TokenActivity,
+  type TokenLike,
+} from 'zoho-token-store';
+import {
+  assertNoSecrets,
+  type CliStore,
+  cli,
+  cliStoreKinds,
+  freshCliStore,
+  sampleToken,
+  secretsOf,
+} from './fixtures/cli-run.js';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0);
+const MINUTE = 60_000;
+
+async function seed(url: string, ...tokens: OAuthToken[]): Promise<string[]> {
+  const store = await openStore(url);
+  try {
+    for (const token of tokens) await store.saveToken(token);
+  } finally {
+    await store.close();
+  }
+  return tokens.map((token) => token.getId() as string);
+}
+
+async function storedTokens(url: string): Promise<TokenLike[]> {
+  const store = await openStore(url);
+  try {
+    return await store.getTokens();
+  } finally {
+    await store.close();
+  }
+}
+
+/** Records a use (and a revocation) of a stored token, as the TokenManager would. */
+async function touch(url: string, id: string, usedAt: number, revokedAt?: number): Promise<void> {
+  const store = await openStore(url);
+  try {
+    assert.ok(hasActivityTracking(store), 'the store tracks activity');
+    await store.recordUse(id, usedAt);
+    if (revokedAt !== undefined) await store.recordRevoked(id, revokedAt);
+  } finally {
+    await store.close();
+  }
+}
+
+async function activityIn(url: string): Promise<TokenActivity[]> {
+  const store = await openStore(url);
+  try {
+    assert.ok(hasActivityTracking(store), 'the store tracks activity');
+    return (await store.getActivity()).sort((a, b) => a.id.localeCompare(b.id));
+  } finally {
+    await store.close();
+  }
+}
+
+const byId = (a: TokenLike, b: TokenLike) => String(a.getId()).localeCompare(String(b.getId()));
+const records = (tokens: TokenLike[]) => [...tokens].sort(byId).map((token) => recordOf(token, token.getId() ?? ''));
+
+for (const kind of await cliStoreKinds()) {
+  describe(`zoho-tokens on ${kind}`, () => {
+    let store: CliStore;
+    let ana: OAuthToken;
+    let ben: OAuthToken;
+    let secrets: string[];
+    beforeEach(() => {
+      store = freshCliStore(kind);
+      ana = sampleToken('ana.lopez@zylker.com', { expiresIn: NOW + 42 * MINUTE });
+      ben = sampleToken('bén\n"carter"@zylker.com', { expiresIn: NOW - 3 * 60 * MINUTE, accessToken: null });
+      secrets = secretsOf(ana, ben);
+    });
+    afterEach(() => store.drop());
+
+    describe('list', () => {
+      it('prints a table with ids, users, relative expiry, last use and masked secrets', async () => {
+        const [anaId, benId] = await seed(store.url, ana, ben);
+        await touch(store.url, anaId as string, NOW - 5 * MINUTE);
+        const run = await cli(['list', '--store', store.url], { now: NOW });
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stderr, '');
+        const lines = run.stdout.trimEnd().split('\n');
+        assert.match(
+          lines[0] as string,
+          /^ID +USER +CLIENT ID +EXPIRES +LAST USE +REFRESH +ACCESS +GRANT +CLIENT SECRET$/,
+        );
+        assert.equal(lines.length, 4, 'a header, a rule and one line per token');
+        const anaLine = lines.find((line) => line.startsWith(anaId as string)) as string;
+        assert.ok(anaLine.includes('ana.lopez@zylker.com'));
+        assert.ok(anaLine.includes('2026-01-15 12:42 UTC (in 42 min)'));
+        assert.ok(anaLine.includes('2026-01-15 11:55 UTC (5 min ago)'), anaLine);
+        assert.ok(anaLine.includes(maskSecret(ana.getRefreshToken()) as string));
+        assert.ok(anaLine.includes(maskSecret(ana.getAccessToken()) as string));
+        assert.ok(anaLine.includes(maskSecret(ana.getClientSecret()) as string));
+        const benLine = lines.find((line) => line.startsWith(benId as string)) as string;
+        // The newline in the user name is shown escaped, so it cannot break the table.
+        assert.ok(benLine.includes('bén\\n"carter"@zylker.com'));
+        assert.ok(benLine.includes('(expired 3 h ago)'));
+        assert.match(benLine, / never /, 'no recorded use');
+        assertNoSecrets(run, secrets);
+      });
+
+      it('--json gives every field, secrets masked, and the expiry state', async () => {
+        const [anaId] = await seed(store.url, ana, ben);
+        await touch(store.url, anaId as string, NOW - 5 * MINUTE, NOW - MINUTE);
+        const run = await cli(['list', '--json', '--store', store.url, '--verbose'], { now: NOW });
+        assert.equal(run.code, 0, run.stderr);
+        const views = JSON.parse(run.stdout) as Record<string, unknown>[];
+        assert.equal(views.length, 2);
+        const view = views.find((entry) => entry.id === anaId);
+        assert.deepEqual(view, {
+          id: anaId,
+          userName: 'ana.lopez@zylker.com',
+          clientId: '1000.CLICLIENTID',
+          clientSecret: maskSecret(ana.getClientSecret()),
+          grantToken: null,
+          refreshToken: maskSecret(ana.getRefreshToken()),
+          accessToken: maskSecret(ana.getAccessToken()),
+          expiresAt: new Date(NOW + 42 * MINUTE).toISOString(),
+          apiDomain: 'https://www.zohoapis.com',
+          redirectUrl: 'http://localhost:3000/oauth/callback',
+          expired: false,
+          activity: {
+            lastUsedAt: new Date(NOW - 5 * MINUTE).toISOString(),
+            revokedAt: new Date(NOW - MINUTE).toISOString(),
+          },
+        });
+        const other = views.find((entry) => entry.id !== anaId);
+        assert.equal(other?.expired, true);
+        assert.deepEqual(other?.activity, { lastUsedAt: null, revokedAt: null });
+        assertNoSecrets(run, secrets);
+      });
+
+      it('says so when the store is empty', async () => {
+        const run = await cli(['list'], { env: { TOKEN_STORE_URL: store.url } });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^No tokens in /);
+      });
+    });
+
+    describe('show', () => {
+      it('prints one token, masked', async () => {
+        const [, benId] = await seed(store.url, ana, ben);
+        await touch(store.url, benId as string, NOW - 26 * 60 * MINUTE, NOW - 2 * MINUTE);
+        const run = await cli(['show', benId as string, '--store', store.url], { now: NOW });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, new RegExp(`^id +${benId}$`, 'm'));
+        assert.match(run.stdout, /^user +bén\\n"carter"@zylker\.com$/m);
+        assert.match(run.stdout, /^access token +—$/m);
+        assert.ok(run.stdout.includes(`refresh token ${maskSecret(ben.getRefreshToken())}`));
+        assert.match(run.stdout, /^expires +2026-01-15 09:00 UTC \(expired 3 h ago\)$/m);
+        assert.match(run.stdout, /^last use +2026-01-14 10:00 UTC \(26 h ago\)$/m);
+        assert.match(run.stdout, /^revoked +2026-01-15 11:58 UTC \(2 min ago\)$/m);
+        assertNoSecrets(run, secrets);
+
+        const json = await cli(['show', benId as string, '--json', '--store', store.url], { now: NOW });
+        assert.equal(JSON.parse(json.stdout).refreshToken, maskSecret(ben.getRefreshToken()));
+        assertNoSecrets(json, secrets);
+      });
+
+      it('fails with exit 1 for an unknown id', async () => {
+        await seed(store.url, ana);
+        const run = await cli(['show', '1234567890', '--store', store.url]);
+        assert.equal(run.code, 1);
+        assert.equal(run.stdout, '');
+        assert.match(run.stderr, /^zoho-tokens: no token with id 1234567890 in .+\n$/);
+      });
+    });
+
+    describe('delete', () => {
+      it('deletes one token and leaves the others', async () => {
+        const [anaId, benId] = await seed(store.url, ana, ben);
+        const run = await cli(['delete', anaId as string, '--store', store.url]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^Deleted token \d{10} \(ana\.lopez@zylker\.com\) from /);
+        assert.deepEqual(
+          (await storedTokens(store.url)).map((token) => token.getId()),
+          [benId],
+        );
+        assert.equal((await cli(['delete', anaId as string, '--store', store.url])).code, 1, 'already gone');
+      });
+
+      it('deletes everything only with --all --yes', async () => {
+        await seed(store.url, ana, ben);
+        const unconfirmed = await cli(['delete', '--all', '--store', store.url]);
+        assert.equal(unconfirmed.code, 2);
+        assert.match(unconfirmed.stderr, /delete --all would delete 2 tokens from .*: add --yes/);
+        assert.equal((await storedTokens(store.url)).length, 2, 'nothing deleted without --yes');
+
+        assert.equal((await cli(['delete', '--yes', '--store', store.url])).code, 2, '--yes alone');
+        assert.equal((await cli(['delete', '123', '--all', '--yes', '--store', store.url])).code, 2, 'id and --all');
+        assert.equal((await storedTokens(store.url)).length, 2);
+
+        const run = await cli(['delete', '--all', '--yes', '--store', store.url]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^Deleted 2 tokens from /);
+        assert.equal((await storedTokens(store.url)).length, 0);
+      });
+    });
+
+    describe('migrate', () => {
+      // The other side of the copy: SQLite into the store under test, or the store under test into SQLite.
+      let other: CliStore;
+      beforeEach(() => {
+        other = freshCliStore('sqlite');
+      });
+      afterEach(() => other.drop());
+
+      for (const direction of ['into', 'out of'] as const) {
+        it(`copies every token ${direction} ${kind}, keeping ids and exact values; a re-run duplicates nothing`, async () => {
+          const [from, to] = direction === 'into' ? [other, store] : [store, other];
+          const odd = sampleToken('o\'brien,"x"@zylker.com', { refreshToken: `1000.${'é,"\n'.repeat(5000)}` });
+          const [anaId, benId] = await seed(from.url, ana, ben, odd);
+          await touch(from.url, anaId as string, NOW - MINUTE);
+          await touch(from.url, benId as string, NOW - 2 * MINUTE, NOW - MINUTE);
+          const source = records(await storedTokens(from.url));
+
+          const run = await cli(['migrate', '--from', from.url, '--to', to.url]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(
+            run.stdout,
+            /^Copied 3 tokens from .* in \d+\.\d s\.\nKept the last use or revocation of 2 tokens\.\nThe target holds 3 tokens; every source id/,
+          );
+          assert.deepEqual(records(await storedTokens(to.url)), source);
+          assert.deepEqual(await activityIn(to.url), await activityIn(from.url), 'activity copied');
+          assertNoSecrets(run, [...secrets, ...secretsOf(odd)]);
+
+          const again = await cli(['migrate', '--from', from.url, '--to', to.url]);
+          assert.equal(again.code, 0, again.stderr);
+          assert.match(again.stdout, /The target holds 3 tokens; every source id/);
+          assert.deepEqual(records(await storedTokens(to.url)), source, 'no duplicates, same values');
+          assert.deepEqual(await activityIn(to.url), await activityIn(from.url), 'activity unchanged');
+          assert.deepEqual(records(await storedTokens(from.url)), source, 'the source is left as it was');
+        });
+      }
+
+      it('stops at a token the target refuses, says how far it got, and a re-run completes it', async () => {
+        const [anaId, benId] = await seed(other.url, ana, ben);
+        // The target already uses ana's id for another user's token: saving ana there is refused.
+        const squatter = sampleToken('zed@zylker.com', { id: anaId as string });
+        await seed(store.url, squatter);
+
+        const run = await cli(['migrate', '--from', other.url, '--to', store.url, '--verbose']);
+        assert.equal(run.code, 1);
+        assert.equal(run.stdout, '');
+        assert.match(
+          run.stderr,
+          /^zoho-tokens: copied [01] of 2 tokens, then the copy failed; running migrate again resumes it\n {2}caused by TokenStoreError: .*\(ID_CONFLICT\)\n$/,
+        );
+        assertNoSecrets(run, [...secrets, ...secretsOf(squatter)]);
+
+        const target = await openStore(store.url);
+        await target.deleteToken(anaId as string);
+        await target.close();
+        const again = await cli(['migrate', '--from', other.url, '--to', store.url]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.deepEqual((await storedTokens(store.url)).map((token) => token.getId()).sort(), [anaId, benId].sort());
+      });
+
+      it('fails with exit 1 when the target keeps a user under another id', async () => {
+        const [anaId] = await seed(other.url, ana);
+        const older = sampleToken('ana.lopez@zylker.com');
+        const [olderId] = await seed(store.url, older);
+        assert.notEqual(olderId, anaId);
+
+        const run = await cli(['migrate', '--from', other.url, '--to', store.url]);
+        assert.equal(run.code, 1);
+        assert.match(run.stdout, new RegExp(`The target holds 1 token; 1 source id missing: ${anaId}\\.`));
+        assert.match(run.stderr, /^zoho-tokens: the target lacks 1 source id: usually it already held those users/);
+        const [kept] = await storedTokens(store.url);
+        assert.equal(kept?.getId(), olderId, 'one row per user: the existing one took the copy');
+        assert.equal(kept?.getRefreshToken(), ana.getRefreshToken());
+      });
+
+      it('draws a progress bar on stderr only on a terminal, unless forced', async () => {
+        await seed(other.url, ana, ben);
+        const args = ['migrate', '--from', other.url, '--to', store.url];
+        const plain = await cli(args);
+        assert.equal(plain.stderr, '');
+        const tty = await cli(args, { isTTY: true });
+        assert.match(tty.stderr, /^\rmigrate \[.*\] 2\/2 100% \d+\.\d s\n$/s);
+        assert.match((await cli([...args, '--progress'])).stderr, /\] 2\/2 100% /);
+        assert.equal((await cli([...args, '--no-progress'], { isTTY: true })).stderr, '');
+        assert.equal((await cli([...args, '--progress', '--no-progress'])).code, 2);
+      });
+    });
+
+    describe('doctor', () => {
+      it('passes every check on a healthy store', async () => {
+        const [anaId] = await seed(store.url, ana);
+        const run = await cli(['doctor', '--store', store.url]);
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /^✓ store answers: .* holds 1 token$/m);
+        assert.match(run.stdout, new RegExp(`^✓ schema usable: token ${anaId} read back by its id$`, 'm'));
+        if (kind === 'sqlite') assert.match(run.stdout, /^✓ store file .* is readable by its owner only \(0600\)$/m);
+        assert.doesNotMatch(run.stdout, /^[✗!]/m);
+      });
+
+      it('answers on an empty store too', async () => {
+        const run = await cli(['doctor', '--store', store.url]);
+        if (kind === 'sqlite') {
+          // A check never creates the file it checks.
+          assert.equal(run.code, 1);
+          assert.match(run.stdout, /^✗ store file .* does not exist/m);
+          assert.equal(existsSync(store.url.slice('sqlite:'.length)), false);
+        } else {
+          assert.equal(run.code, 0, run.stdout);
+          assert.match(run.stdout, /^✓ schema usable: a read by id answers \(the store is empty\)$/m);
+        }
+      });
+    });
+  });
+}
+
+describe('doctor, on problems', () => {
+  it('warns about a store file others can read, without failing', async () => {
+    const store = freshCliStore('sqlite');
+    try {
+      await seed(store.url, sampleToken('ana.lopez@zylker.com'));
+      const file = store.url.slice('sqlite:'.length);
+      chmodSync(file, 0o644);
+      const run = await cli(['doctor', '--store', store.url]);
+      assert.equal(run.code, 0, run.stdout);
+      assert.ok(run.stdout.includes(`! store file ${file} has mode 0644, so others can read tokens: run chmod 600`));
+    } finally {
+      await store.drop();
+    }
+  });
+
+  it('checks the files beside a SQLite store that hold tokens too', async () => {
+    const store = freshCliStore('sqlite');
+    const file = store.url.slice('sqlite:'.length);
+    await seed(store.url, sampleToken('ana.lopez@zylker.com'));
+    // An open connection keeps the write-ahead log beside the file, as a running app does.
+    const db = new Database(file);
+    try {
+      db.prepare('UPDATE oauthtoken SET api_domain = ?').run('https://www.zohoapis.eu');
+      const healthy = await cli(['doctor', '--store', store.url]);
+      assert.equal(healthy.code, 0, healthy.stdout);
+      assert.ok(healthy.stdout.includes(`✓ file ${file}-wal is readable by its owner only (0600)`), healthy.stdout);
+      chmodSync(`${file}-wal`, 0o640);
+      const run = await cli(['doctor', '--store', store.url]);
+      assert.equal(run.code, 0, run.stdout);
+      assert.ok(run.stdout.includes(`! file ${file}-wal has mode 0640, so others can read tokens: run chmod 600`));
+    } finally {
+      db.close();
+      await store.drop();
+    }
+  });
+
+  it('checks a file: store, its last good copy, and reports a corrupt file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zts-cli-doctor-'));
+    try {
+      const file = join(dir, 'tokens.json');
+      const url = `file:${file}`;
+      // A second save keeps the first file as the last good copy, tokens.json.bak.
+      await seed(url, sampleToken('ana.lopez@zylker.com'), sampleToken('ben.carter@zylker.com'));
+      chmodSync(`${file}.bak`, 0o604);
+      const run = await cli(['doctor', '--store', url]);
+      assert.equal(run.code, 0, run.stdout);
+      assert.match(run.stdout, /^✓ store file .*tokens\.json is readable by its owner only \(0600\)$/m);
+      assert.ok(run.stdout.includes(`! file ${file}.bak has mode 0604, so others can read tokens: run chmod 600`));
+      assert.match(run.stdout, /^✓ store answers: file:.* holds 2 tokens$/m);
+
+      truncateSync(file, 100);
+      const corrupt = await cli(['doctor', '--store', url]);
+      assert.equal(corrupt.code, 1, corrupt.stdout);
+      assert.match(
+        corrupt.stdout,
+        /^✗ store does not answer: file:.*tokens\.json failed its integrity check.*\(CORRUPT_DATA\)$/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when the server does not answer, with the password masked', async () => {
+    const run = await cli(['doctor', '--store', 'postgres://root:hunter2secret@127.0.0.1:1/test', '--verbose']);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /^✗ store does not answer: postgres:\/\/root:\*\*\*@127\.0\.0\.1:1\/test: /m);
+    assert.match(run.stdout, /caused by Error: connect ECONNREFUSED/, '--verbose adds the cause chain');
+    assert.ok(!(run.stdout + run.stderr).includes('hunter2secret'));
+  });
+});
+
+describe('usage and failures', () => {
+  it('exits 2 on usage errors, with one line on stderr', async () => {
+    for (const argv of [
+      [],
+      ['lst'],
+      ['--store', 'memory:', 'list'],
+      ['list', '--bogus'],
+      ['list', 'extra'],
+      ['show'],
+      ['delete'],
+      ['migrate', '--to', 'memory:'],
+      ['migrate', '--from', 'sqlite:./a.db', '--to', 'sqlite:a.db'],
+      ['revoke', '1', '--dc', 'XX'],
+      ['revoke', '1', '--dc', 'EU', '--accounts-url', 'http://127.0.0.1:1'],
+      ['revoke', '1', '--accounts-url', 'http://example.com'],
+      ['list', '--store', 'ftp://host/x'],
+      ['emulator', '--port', 'eighty'],
+    ]) {
+      const run = await cli(argv);
+      assert.equal(run.code, 2, `${argv.join(' ')}: ${run.stderr}`);
+      assert.equal(run.stdout, '');
+      if (argv.length > 0) assert.match(run.stderr, /^zoho-tokens: [^\n]+\n$/, argv.join(' '));
+    }
+  });
+
+  it('exits 1 when the operation fails; --verbose adds the cause chain; the URL password is masked', async () => {
+    const url = 'postgres://root:hunter2secret@127.0.0.1:1/test';
+    const run = await cli(['list', '--store', url]);
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      'zoho-tokens: postgres://root:***@127.0.0.1:1/test: getTokens failed in the storage backend (STORAGE_FAILURE)\n',
+    );
+    const verbose = await cli(['list', '--store', url, '-v']);
+    assert.equal(verbose.code, 1);
+    assert.match(
+      verbose.stderr,
+      /\n {2}caused by TokenStoreError: getTokens failed .*\n {2}caused by Error: connect ECONNREFUSED/,
+    );
+    assert.ok(!verbose.stderr.includes('hunter2secret'));
+
+    const migrate = await cli(['migrate', '--from', url, '--to', 'memory:']);
+    assert.equal(migrate.code, 1);
+    assert.match(
+      migrate.stderr,
+      /^zoho-tokens: postgres:\/\/root:\*\*\*@127\.0\.0\.1:1\/test: getTokens failed/,
+      'names the source',
+    );
+  });
+
+  it('prints help for the CLI and each command', async () => {
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    for (const name of [
+      'list',
+      'show',
+      'revoke',
+      'delete',
+      'purge',
+      'migrate',
+      'import',
+      'rekey',
+      'doctor',
+      'emulator',
+    ]) {
+      assert.match(help.stdout, new RegExp(`^ {2}${name} +\\S`, 'm'));
+      const own = await cli([name, '--help']);
+      assert.equal(own.code, 0);
+      assert.match(own.stdout, new RegExp(`^Usage: zoho-tokens ${name}`));
+      assert.deepEqual(await cli(['help', name]), own);
+    }
+  });
+});
