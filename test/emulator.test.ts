@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   EMULATOR_CLIENT,
+  EmulatorStateError,
+  EmulatorStateErrorCode,
   type GrantCodeOptions,
   startZohoEmulator,
   type ZohoEmulator,
@@ -888,6 +893,134 @@ describe('HTTP test API', () => {
   });
 });
 
+describe('state file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emulator-state-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const freshFile = () => join(dir, `state-${++n}.json`);
+  const revoke = (em: ZohoEmulator, token: string) =>
+    fetch(`${em.url}/oauth/v2/token/revoke?${new URLSearchParams({ token })}`, { method: 'POST' });
+
+  it('keeps tokens, revocations, used codes, leads and rate windows across a restart', async () => {
+    const stateFile = freshFile();
+    const first = await startZohoEmulator({ stateFile });
+    assert.equal(statSync(stateFile).mode & 0o777, 0o600, 'written at start, private');
+    const ana = await signIn(first);
+    const revoked = await signIn(first, { userEmail: BEN });
+    const kenjiCode = first.issueGrantCode({ userEmail: KENJI });
+    const usedCode = first.issueGrantCode({ userEmail: KENJI });
+    await exchange(first, usedCode);
+    assert.equal((await revoke(first, revoked.refreshToken)).status, 200);
+    const inserted = await crm(first, '/crm/v8/Leads', ana.accessToken, {
+      method: 'POST',
+      body: JSON.stringify({ data: [{ Last_Name: 'Persisted' }] }),
+    });
+    const leadId = inserted.body.data[0].details.id;
+    for (let i = 0; i < 9; i++) await refreshed(first, ana.refreshToken);
+    const clockBefore = first.clock.now();
+    await first.close();
+    assert.equal(statSync(stateFile).mode & 0o777, 0o600, 'still private after the rewrite');
+
+    const second = await startZohoEmulator({ stateFile });
+    try {
+      assert.ok(second.clock.now() >= clockBefore, 'the clock never goes back');
+      assert.equal(await currentUser(second, ana.accessToken), ANA, 'the access token issued before still works');
+      const leads = await crm(second, '/crm/v8/Leads?fields=Last_Name', ana.accessToken);
+      assert.ok(
+        leads.body.data.some((lead: { id: string }) => lead.id === leadId),
+        'the inserted lead is kept',
+      );
+      const tenth = await refreshed(second, ana.refreshToken);
+      assert.equal(await currentUser(second, tenth), ANA, 'the refresh token issued before still refreshes');
+      assert.deepEqual((await refresh(second, ana.refreshToken)).body, ACCESS_DENIED, 'the 11th in 10 minutes');
+      assert.deepEqual((await refresh(second, revoked.refreshToken)).body, { error: 'invalid_code' });
+      assert.deepEqual((await crm(second, '/crm/v8/org', revoked.accessToken)).body, INVALID_TOKEN);
+      assert.deepEqual((await exchange(second, usedCode)).body, { error: 'invalid_code' }, 'a used code stays used');
+      const kenji = await exchange(second, kenjiCode);
+      assert.equal(await currentUser(second, kenji.body.access_token), KENJI, 'an unused code still works');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a clock moved ahead, so tokens stay expired', async () => {
+    const stateFile = freshFile();
+    const first = await startZohoEmulator({ stateFile });
+    const ana = await signIn(first);
+    first.clock.advance(2 * HOUR);
+    const moved = first.clock.now();
+    await first.close();
+    const second = await startZohoEmulator({ stateFile });
+    try {
+      assert.ok(second.clock.now() >= moved);
+      assert.deepEqual((await crm(second, '/crm/v8/org', ana.accessToken)).body, INVALID_TOKEN);
+      assert.equal(await currentUser(second, await refreshed(second, ana.refreshToken)), ANA);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('writes changes soon after they happen, without waiting for close()', async () => {
+    const stateFile = freshFile();
+    const em = await startZohoEmulator({ stateFile });
+    try {
+      const { refreshToken } = await signIn(em);
+      const deadline = Date.now() + 2_000;
+      while (!readFileSync(stateFile, 'utf8').includes(refreshToken) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // As after a crash: an emulator starts from what is on disk now.
+      writeFileSync(`${stateFile}.copy`, readFileSync(stateFile));
+      const afterCrash = await startZohoEmulator({ stateFile: `${stateFile}.copy` });
+      try {
+        assert.match((await refresh(afterCrash, refreshToken)).body.access_token ?? '', TOKEN);
+      } finally {
+        await afterCrash.close();
+      }
+    } finally {
+      await em.close();
+    }
+  });
+
+  it('refuses a corrupt state file with a typed error naming it, and leaves the file alone', async () => {
+    const stateFile = freshFile();
+    const em = await startZohoEmulator({ stateFile });
+    const { refreshToken } = await signIn(em);
+    await em.close();
+    const whole = readFileSync(stateFile, 'utf8');
+    const parsed = JSON.parse(whole);
+    const cases = [
+      whole.slice(0, whole.indexOf(refreshToken) + 20),
+      JSON.stringify({ version: 1 }),
+      whole.replace('"version":1', '"version":9'),
+      JSON.stringify({ ...parsed, accounts: { ...parsed.accounts, refreshTokens: [[refreshToken, { scopes: 7 }]] } }),
+    ];
+    for (const content of cases) {
+      writeFileSync(stateFile, content);
+      await assert.rejects(startZohoEmulator({ stateFile }), (error: unknown) => {
+        assert.ok(error instanceof EmulatorStateError);
+        assert.equal(error.code, EmulatorStateErrorCode.CORRUPT_STATE);
+        assert.equal(error.file, stateFile);
+        assert.ok(error.message.includes(stateFile), error.message);
+        assert.ok(!error.message.includes(refreshToken.slice(5, 20)), 'no token in the message');
+        assert.ok(!String(error.cause ?? '').includes(refreshToken.slice(5, 20)), 'nor in the cause');
+        return true;
+      });
+      assert.equal(readFileSync(stateFile, 'utf8'), content, 'not reset');
+    }
+  });
+
+  it('fails to start when the state file cannot be written', async () => {
+    const stateFile = join(dir, 'no-such-dir', 'state.json');
+    await assert.rejects(startZohoEmulator({ stateFile }), {
+      name: 'EmulatorStateError',
+      code: EmulatorStateErrorCode.STATE_FILE_FAILURE,
+      file: stateFile,
+    });
+    await assert.rejects(startZohoEmulator({ stateFile: '' }), RangeError);
+  });
+});
+
 describe('lifecycle', () => {
   it('close() ends keep-alive connections at once', async () => {
     const em = await startZohoEmulator();
@@ -925,11 +1058,13 @@ describe('lifecycle', () => {
     );
   });
 
-  it('the CLI prints its URL and client id, never the secret, and stops on SIGTERM', async () => {
+  it('the CLI prints its URL and client id, never the secret, keeps --state, and stops on SIGTERM', async (t) => {
     const cli = fileURLToPath(new URL('../src/emulator/cli.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', cli, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const dir = mkdtempSync(join(tmpdir(), 'emulator-cli-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const stateFile = join(dir, 'state.json');
+    const args = ['--conditions=source', '--import', 'tsx', cli, '--port', '0', '--state', stateFile];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8');
     const url = await new Promise<string>((resolve, reject) => {
@@ -943,8 +1078,18 @@ describe('lifecycle', () => {
     assert.ok(!output.includes(EMULATOR_CLIENT.clientSecret));
     const answer = await fetch(`${url}/__emulator/counters`);
     assert.deepEqual(await answer.json(), {});
+    const { code } = (await (await fetch(`${url}/__emulator/grant-codes`, { method: 'POST' })).json()) as {
+      code: string;
+    };
+    const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...credentials };
+    const tokens = (
+      await answerOf(await fetch(`${url}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams(params) }))
+    ).body;
+    assert.match(tokens.refresh_token, TOKEN);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     assert.deepEqual(await exited, [0, null]);
+    assert.ok(readFileSync(stateFile, 'utf8').includes(tokens.refresh_token), 'the state is saved on exit');
+    assert.ok(!output.includes(tokens.refresh_token));
   });
 });

@@ -17,22 +17,62 @@ export interface CrmRequestOptions {
   signal?: AbortSignal;
 }
 
-/** A failed CRM call: Zoho's HTTP status and error `code` (`INVALID_TOKEN`, `REQUIRED_PARAM_MISSING`, …). */
+/**
+ * The codes {@link CrmError} sets itself. Any other code is Zoho's own (`INVALID_TOKEN`,
+ * `REQUIRED_PARAM_MISSING`, …).
+ */
+export const CrmErrorCode = {
+  /** The request never got an answer: connection refused or reset, DNS failure, TLS error. Status 0. */
+  NETWORK_ERROR: 'NETWORK_ERROR',
+  /** No complete answer within the client's `timeoutMs`. Status 0. */
+  TIMEOUT: 'TIMEOUT',
+  /** An answer whose body is not JSON where JSON was due (a proxy's HTML page, a cut-off body). */
+  UNEXPECTED_RESPONSE: 'UNEXPECTED_RESPONSE',
+  /** An error status without Zoho's error body. */
+  HTTP_ERROR: 'HTTP_ERROR',
+  /** The token names no API domain to send the call to. Status 0. */
+  NO_API_DOMAIN: 'NO_API_DOMAIN',
+} as const;
+
+export type CrmErrorCode = (typeof CrmErrorCode)[keyof typeof CrmErrorCode];
+
+/**
+ * A failed CRM call: Zoho's HTTP status (0 when no answer came) and an error `code`, Zoho's own or
+ * one of {@link CrmErrorCode}. `cause` holds the underlying error when there is one. Messages name
+ * the host, never a token.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await crm.request('GET', '/crm/v8/org');
+ * } catch (error) {
+ *   if (isCrmError(error) && error.code === CrmErrorCode.TIMEOUT) retryLater();
+ *   else throw error;
+ * }
+ * ```
+ */
 export class CrmError extends Error {
   override readonly name = 'CrmError';
   readonly status: number;
-  readonly code: string;
+  readonly code: CrmErrorCode | (string & {});
   readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, details?: unknown) {
-    super(`Zoho CRM ${status} ${code}: ${message}`);
+  constructor(status: number, code: string, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(`Zoho CRM ${status} ${code}: ${message}`, options);
     this.status = status;
     this.code = code;
     this.details = details;
   }
 }
 
-/** True for a {@link CrmError}, also one from another copy of this package. */
+/**
+ * True for a {@link CrmError}, also one from another copy of this package.
+ *
+ * @example
+ * ```ts
+ * if (isCrmError(error) && error.status === 401) signInAgain();
+ * ```
+ */
 export function isCrmError(value: unknown): value is CrmError {
   return value instanceof Error && value.name === 'CrmError';
 }
@@ -40,6 +80,8 @@ export function isCrmError(value: unknown): value is CrmError {
 /**
  * An authenticated Zoho CRM REST client: adds `Authorization: Zoho-oauthtoken …` to every call,
  * sends it to the token's API domain, and on a 401 `INVALID_TOKEN` refreshes once and retries once.
+ * Every failure of the call itself is a {@link CrmError}: Zoho's error, or `NETWORK_ERROR`, `TIMEOUT`,
+ * `UNEXPECTED_RESPONSE` with the underlying error as `cause`. Token failures stay the token source's.
  *
  * @example
  * ```ts
@@ -56,25 +98,37 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
   async function attempt(method: string, path: string, request: CrmRequestOptions) {
     const accessToken = await options.tokens.getAccessToken();
     const apiDomain = (await options.tokens.getToken()).getAPIDomain();
-    if (!apiDomain) throw new CrmError(0, 'NO_API_DOMAIN', 'the token has no API domain');
+    if (!apiDomain) throw new CrmError(0, CrmErrorCode.NO_API_DOMAIN, 'the token has no API domain');
     const url = new URL(path, apiDomain);
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     const timeout = AbortSignal.timeout(timeoutMs);
-    const response = await send(url, {
-      method,
-      headers: {
-        ...request.headers,
-        Authorization: `Zoho-oauthtoken ${accessToken}`,
-        ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
-    });
-    const text = await response.text();
-    const body: unknown = text.length > 0 ? JSON.parse(text) : null;
-    return { accessToken, response, body };
+    let response: Response;
+    let text: string;
+    try {
+      response = await send(url, {
+        method,
+        headers: {
+          ...request.headers,
+          Authorization: `Zoho-oauthtoken ${accessToken}`,
+          ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
+      });
+      // The body can fail too: a connection cut or the timeout while it streams.
+      text = await response.text();
+    } catch (error) {
+      // The caller's own abort is theirs to handle, as fetch reports it.
+      if (request.signal?.aborted) throw error;
+      throw timeout.aborted
+        ? new CrmError(0, CrmErrorCode.TIMEOUT, `no answer from ${url.host} within ${timeoutMs} ms`, undefined, {
+            cause: error,
+          })
+        : new CrmError(0, CrmErrorCode.NETWORK_ERROR, `could not reach ${url.host}`, undefined, { cause: error });
+    }
+    return { accessToken, response, body: parseBody(response, text, url) };
   }
 
   return {
@@ -89,7 +143,7 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
         const body = (result.body ?? {}) as { code?: string; message?: string; details?: unknown };
         throw new CrmError(
           result.response.status,
-          body.code ?? 'HTTP_ERROR',
+          body.code ?? CrmErrorCode.HTTP_ERROR,
           body.message ?? 'request failed',
           body.details,
         );
@@ -97,6 +151,23 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
       return result.body as T;
     },
   };
+}
+
+/** Null for an empty body; an error status without JSON is left for the caller to report as `HTTP_ERROR`. */
+function parseBody(response: Response, text: string, url: URL): unknown {
+  if (text.length === 0) return null;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (!response.ok) return null;
+    throw new CrmError(
+      response.status,
+      CrmErrorCode.UNEXPECTED_RESPONSE,
+      `${url.host} answered with a body that is not JSON`,
+      undefined,
+      { cause: error },
+    );
+  }
 }
 
 function errorCode(body: unknown): string | undefined {

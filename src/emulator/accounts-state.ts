@@ -21,14 +21,31 @@ export interface AccessToken extends Grant {
   refreshToken: string | null;
 }
 
-interface GrantCode extends Grant {
+/** An unused grant code. */
+export interface GrantCode extends Grant {
   redirectUri: string;
   expiresAt: number;
 }
 
-interface RefreshToken extends Grant {
+/** A live refresh token. */
+export interface RefreshToken extends Grant {
   /** Its access tokens, oldest first. */
   accessTokens: string[];
+}
+
+/** Events of a rate limit's window, per key. */
+export type WindowEntries = [string, number[]][];
+
+/**
+ * Everything a restarted accounts server must still know: unused codes, live tokens (refresh tokens
+ * in the order they were issued) and the rate-limit windows. Used codes and revoked or pushed-out
+ * tokens are simply absent, so they stay refused.
+ */
+export interface AccountsSnapshot {
+  codes: [string, GrantCode][];
+  refreshTokens: [string, RefreshToken][];
+  accessTokens: [string, AccessToken][];
+  windows: { codesIssued: WindowEntries; refreshTokensIssued: WindowEntries; accessTokensMinted: WindowEntries };
 }
 
 /** Zoho's `error` values of the token endpoint. */
@@ -73,7 +90,10 @@ const isLoopback = (uri: string): boolean => {
   }
 };
 
-/** Zoho's accounts server in memory: grant codes, refresh and access tokens, and their limits. */
+/**
+ * Zoho's accounts server in memory: grant codes, refresh and access tokens, and their limits.
+ * {@link AccountsState.snapshot} and {@link AccountsState.restore} carry it across a restart.
+ */
 export class AccountsState {
   private readonly codes = new Map<string, GrantCode>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
@@ -174,6 +194,48 @@ export class AccountsState {
       return undefined;
     }
     return record;
+  }
+
+  /** The state as plain data, without expired codes and access tokens. */
+  snapshot(): AccountsSnapshot {
+    const now = this.clock.now();
+    const live = <T extends { expiresAt: number }>(entries: Iterable<[string, T]>): [string, T][] =>
+      [...entries].filter(([, record]) => record.expiresAt > now).map(([key, record]) => [key, { ...record }]);
+    return {
+      codes: live(this.codes),
+      refreshTokens: [...this.refreshTokens].map(([token, record]) => [
+        token,
+        {
+          ...record,
+          accessTokens: record.accessTokens.filter((t) => (this.accessTokens.get(t)?.expiresAt ?? 0) > now),
+        },
+      ]),
+      accessTokens: live(this.accessTokens),
+      windows: {
+        codesIssued: this.codesIssued.snapshot(now),
+        refreshTokensIssued: this.refreshTokensIssued.snapshot(now),
+        accessTokensMinted: this.accessTokensMinted.snapshot(now),
+      },
+    };
+  }
+
+  /** Replaces the whole state with a {@link snapshot}'s. */
+  restore(snapshot: AccountsSnapshot): void {
+    this.codes.clear();
+    this.refreshTokens.clear();
+    this.accessTokens.clear();
+    this.refreshTokensOf.clear();
+    for (const [code, grant] of snapshot.codes) this.codes.set(code, { ...grant });
+    for (const [token, record] of snapshot.accessTokens) this.accessTokens.set(token, { ...record });
+    for (const [token, record] of snapshot.refreshTokens) {
+      const accessTokens = record.accessTokens.filter((t) => this.accessTokens.get(t)?.refreshToken === token);
+      this.refreshTokens.set(token, { ...record, accessTokens });
+      const owner = `${record.clientId}\n${record.userEmail}`;
+      this.refreshTokensOf.set(owner, [...(this.refreshTokensOf.get(owner) ?? []), token]);
+    }
+    this.codesIssued.restore(snapshot.windows.codesIssued);
+    this.refreshTokensIssued.restore(snapshot.windows.refreshTokensIssued);
+    this.accessTokensMinted.restore(snapshot.windows.accessTokensMinted);
   }
 
   private checkClient(params: TokenParams): TokenError | null {

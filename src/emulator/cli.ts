@@ -1,22 +1,45 @@
 #!/usr/bin/env node
-// Runs the Zoho emulator by hand: `zoho-emulator [--port 8085] [--auto-approve]`.
+// Runs the Zoho emulator by hand: `zoho-emulator [--port 8085] [--auto-approve] [--state FILE]`.
 import { parseArgs } from 'node:util';
 import { EMULATOR_CLIENT, startZohoEmulator } from './index.js';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string', default: '8085' }, 'auto-approve': { type: 'boolean', default: false } },
+  options: {
+    port: { type: 'string', default: '8085' },
+    'auto-approve': { type: 'boolean', default: false },
+    // Keeps issued tokens across restarts of this command, as Zoho would.
+    state: { type: 'string' },
+  },
 });
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error('--port must be a port number');
   process.exit(2);
 }
+if (values.state === '') {
+  console.error('--state needs a file');
+  process.exit(2);
+}
 
-const emulator = await startZohoEmulator({ port, autoApprove: values['auto-approve'] });
+let emulator: Awaited<ReturnType<typeof startZohoEmulator>>;
+try {
+  emulator = await startZohoEmulator({ port, autoApprove: values['auto-approve'], stateFile: values.state });
+} catch (error) {
+  // One line: a state file error names the file and what to do, never its content.
+  console.error(`zoho-emulator: ${(error as Error).message}`);
+  process.exit(1);
+}
 console.log(`Zoho emulator on ${emulator.url}`);
 console.log(`client id ${EMULATOR_CLIENT.clientId} (secret: EMULATOR_CLIENT's documented secret)`);
+if (values.state) console.log(`state kept in ${values.state}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void emulator.close().then(() => process.exit(0));
+    emulator.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`zoho-emulator: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
   });
 }

@@ -47,20 +47,24 @@ export function zohoTime(ms: number): string {
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** What a restart must keep of an org, keyed by its users' email domain: its leads and next record id. */
+export type CrmSnapshot = Record<string, { nextSeq: number; leads: Lead[] }>;
+
 /** Users, their orgs and the orgs' leads. */
 export class CrmDirectory {
   private readonly users = new Map<string, CrmUser>();
+  /** Orgs by their users' email domain. */
+  private readonly orgs = new Map<string, CrmOrg>();
 
   constructor(
     users: readonly EmulatorUser[],
     private readonly clock: EmulatorClock,
   ) {
-    const orgs = new Map<string, CrmOrg>();
     for (const [index, user] of users.entries()) {
       const domain = user.email.slice(user.email.lastIndexOf('@') + 1).toLowerCase();
-      let org = orgs.get(domain);
+      let org = this.orgs.get(domain);
       if (!org) {
-        const n = orgs.size + 1;
+        const n = this.orgs.size + 1;
         const zgid = String(700_000_000 + n * 1_234);
         org = {
           id: `${4_150_868 + n * 1_000}000000019001`,
@@ -72,7 +76,7 @@ export class CrmDirectory {
           nextSeq: 1,
           leads: [],
         };
-        orgs.set(domain, org);
+        this.orgs.set(domain, org);
       }
       const isAdmin = org.primaryEmail === user.email;
       const crmUser: CrmUser = { ...user, id: this.nextId(org), zuid: String(800_000_000 + index), org, isAdmin };
@@ -110,6 +114,27 @@ export class CrmDirectory {
     };
     owner.org.leads.push(lead);
     return lead;
+  }
+
+  /** The orgs' leads, as plain data. */
+  snapshot(): CrmSnapshot {
+    return Object.fromEntries(
+      [...this.orgs].map(([domain, org]) => [
+        domain,
+        { nextSeq: org.nextSeq, leads: org.leads.map((l) => ({ ...l })) },
+      ]),
+    );
+  }
+
+  /** Puts back the leads of a {@link snapshot}; orgs the configured users no longer have are left out. */
+  restore(snapshot: CrmSnapshot): void {
+    for (const [domain, saved] of Object.entries(snapshot)) {
+      const org = this.orgs.get(domain);
+      if (!org) continue;
+      // Never below the seeded users' ids, whatever the file says: record ids stay unique.
+      org.nextSeq = Math.max(org.nextSeq, saved.nextSeq);
+      org.leads = saved.leads.map((lead) => ({ ...lead }));
+    }
   }
 
   private seedLeads(): void {

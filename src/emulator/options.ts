@@ -37,6 +37,17 @@ export interface ZohoEmulatorOptions {
   clients?: readonly EmulatorClient[];
   /** CRM users; the first is the default for grant codes. Default {@link DEFAULT_EMULATOR_USERS}. */
   users?: readonly EmulatorUser[];
+  /**
+   * A JSON file that keeps the emulator's state across restarts, as Zoho keeps its own: unused grant
+   * codes, refresh tokens (client, user, scopes), live access tokens and their expiry, the rate-limit
+   * windows, the leads and the clock. Revoked tokens and used codes stay refused. Read on start when it
+   * exists (content it did not write → `EmulatorStateError` `CORRUPT_STATE`, the file left as it is);
+   * written at start, within 100 ms of each change and on `close()`, atomically (a 0600 temporary file
+   * renamed over it). Counters and faults are not kept. It holds live tokens: keep it private, and give
+   * each running emulator its own.
+   * Default: none, the state lives in memory only.
+   */
+  stateFile?: string;
 }
 
 /** The emulator's default client. Its secret is public on purpose: the emulator guards nothing real. */
@@ -69,9 +80,10 @@ export interface ResolvedOptions {
   legacyExpiresShape: boolean;
   clients: readonly RegisteredClient[];
   users: readonly EmulatorUser[];
+  stateFile: string | null;
 }
 
-/** @throws RangeError for a limit that is not a positive integer, or no users. */
+/** @throws RangeError for a limit that is not a positive integer, no users, or an empty `stateFile`. */
 export function resolveOptions(options: ZohoEmulatorOptions = {}): ResolvedOptions {
   const resolved: ResolvedOptions = {
     port: options.port ?? 0,
@@ -85,6 +97,7 @@ export function resolveOptions(options: ZohoEmulatorOptions = {}): ResolvedOptio
       ? options.clients.map((client) => ({ ...client, allowLoopbackRedirects: false }))
       : [{ ...EMULATOR_CLIENT, allowLoopbackRedirects: true }],
     users: options.users ?? DEFAULT_EMULATOR_USERS,
+    stateFile: options.stateFile ?? null,
   };
   for (const name of ['maxActiveAccessTokens', 'grantCodeTtlMs'] as const) {
     if (!Number.isInteger(resolved[name]) || resolved[name] <= 0) {
@@ -92,5 +105,8 @@ export function resolveOptions(options: ZohoEmulatorOptions = {}): ResolvedOptio
     }
   }
   if (resolved.users.length === 0) throw new RangeError('the emulator needs at least one user');
+  if (resolved.stateFile !== null && (typeof resolved.stateFile !== 'string' || resolved.stateFile === '')) {
+    throw new RangeError('stateFile must be a non-empty path');
+  }
   return resolved;
 }

@@ -20,6 +20,19 @@ export class SlidingWindow {
     this.events.delete(key);
   }
 
+  /** The events still inside the window at `now`, per key: what a restart must not forget. */
+  snapshot(now: number): [string, number[]][] {
+    return [...this.events.keys()]
+      .map((key): [string, number[]] => [key, this.recent(key, now)])
+      .filter(([, events]) => events.length > 0);
+  }
+
+  /** Replaces every event with a {@link snapshot}'s. */
+  restore(entries: readonly (readonly [string, readonly number[]])[]): void {
+    this.events.clear();
+    for (const [key, events] of entries) this.events.set(key, [...events]);
+  }
+
   private recent(key: string, now: number): number[] {
     return (this.events.get(key) ?? []).filter((at) => at > now - this.windowMs && at <= now);
   }

@@ -10,6 +10,7 @@ import { type EmulatorFault, FaultList } from './faults.js';
 import { BodyTooLargeError, json, type ParsedRequest, parseRequest, type Reply, send } from './http-io.js';
 import { resolveOptions, type ZohoEmulatorOptions } from './options.js';
 import { parseScopes } from './scopes.js';
+import { readStateFile, type SavedState, StateSaver } from './state-file.js';
 import { handleTestApi } from './test-api-routes.js';
 
 /** Scopes of codes from {@link ZohoEmulator.issueGrantCode} unless told otherwise: enough for the official SDK. */
@@ -33,7 +34,10 @@ export interface GrantCodeOptions {
 export interface ZohoEmulator {
   /** `http://127.0.0.1:PORT`: accounts (`/oauth/v2/…`) and CRM (`/crm/v8/…`); also the `api_domain` it hands out. */
   readonly url: string;
-  /** Starts at `Date.now()`; every expiry and rate limit follows it. */
+  /**
+   * Starts at `Date.now()` (with a `stateFile`, at its saved time if that is later) and moves only when
+   * told to; every expiry and rate limit follows it.
+   */
   readonly clock: EmulatorClock;
   /**
    * Requests per endpoint since the last reset, faulted ones included: `auth` (consent page),
@@ -52,7 +56,11 @@ export interface ZohoEmulator {
    * @throws Error for an unknown client or user, a redirect URI the client did not register, or no scope.
    */
   issueGrantCode(options?: GrantCodeOptions): string;
-  /** Stops the server and drops open connections, keep-alive ones included. */
+  /**
+   * Stops the server and drops open connections, keep-alive ones included; then writes the `stateFile`.
+   *
+   * @throws EmulatorStateError `STATE_FILE_FAILURE` when the state file cannot be written.
+   */
   close(): Promise<void>;
 }
 
@@ -86,20 +94,51 @@ const stringOption = (options: GrantCodeOptions, name: keyof GrantCodeOptions): 
 
 /**
  * Starts the emulator on 127.0.0.1. It never logs tokens or secrets (it does not log at all).
+ * With `stateFile`, tokens issued before a restart keep working after it.
  *
+ * @throws EmulatorStateError when the `stateFile` is corrupt, unreadable or cannot be written.
  * @example
  * ```ts
  * const emulator = await startZohoEmulator();
  * const code = emulator.issueGrantCode({ userEmail: 'ana.lopez@zylker.com' });
  * // POST `${emulator.url}/oauth/v2/token` with EMULATOR_CLIENT's id and secret, then call `${emulator.url}/crm/v8/…`.
  * await emulator.close();
+ *
+ * // Tokens survive a restart:
+ * const kept = await startZohoEmulator({ stateFile: 'zoho-emulator-state.json' });
+ * await kept.close();
  * ```
  */
 export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Promise<ZohoEmulator> {
   const resolved = resolveOptions(options);
-  const clock = createClock(Date.now());
+  const saved = resolved.stateFile === null ? null : await readStateFile(resolved.stateFile);
+  // Time passes while the emulator is down, and a clock a test moved ahead stays ahead.
+  const clock = createClock(Math.max(Date.now(), saved?.clock ?? 0));
   const accounts = new AccountsState(resolved, clock);
   const directory = new CrmDirectory(resolved.users, clock);
+  if (saved) {
+    accounts.restore(saved.accounts);
+    directory.restore(saved.crm);
+  }
+  const snapshot = (): SavedState => ({
+    version: 1,
+    clock: clock.now(),
+    accounts: accounts.snapshot(),
+    crm: directory.snapshot(),
+  });
+  const saver = resolved.stateFile === null ? null : new StateSaver(resolved.stateFile, snapshot);
+  // Moving the clock expires tokens and closes rate windows: that is a change to save too.
+  const emulatorClock: EmulatorClock = {
+    now: () => clock.now(),
+    advance(ms) {
+      clock.advance(ms);
+      saver?.schedule();
+    },
+    set(ms) {
+      clock.set(ms);
+      saver?.schedule();
+    },
+  };
   const faults = new FaultList();
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
@@ -109,7 +148,7 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
       return url;
     },
     options: resolved,
-    clock,
+    clock: emulatorClock,
     accounts,
     directory,
   };
@@ -118,7 +157,7 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     get url() {
       return url;
     },
-    clock,
+    clock: emulatorClock,
     counters: () => Object.fromEntries(counts),
     resetCounters: () => counts.clear(),
     injectFault: (fault) => faults.add(fault),
@@ -140,7 +179,9 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
         throw new Error('issueGrantCode: accessType must be offline or online');
       }
       const request = { clientId: client.clientId, userEmail: user.email, scopes, accessType, redirectUri } as const;
-      return accounts.issueCode(request, { throttle: false }) as string;
+      const code = accounts.issueCode(request, { throttle: false }) as string;
+      saver?.schedule();
+      return code;
     },
     close,
   };
@@ -171,7 +212,10 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
       case 'latency':
         await delay(fault.latencyMs);
     }
-    return route(ctx, parsed);
+    const reply = route(ctx, parsed);
+    // Most requests change nothing; the saver writes only when the state differs.
+    saver?.schedule();
+    return reply;
   }
 
   const server = createServer((req, res) => {
@@ -195,10 +239,12 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
       timers.clear();
       server.close(() => resolve());
       server.closeAllConnections();
-    });
+    }).then(() => saver?.flush());
     return closing;
   }
 
+  // Before listening: a state file that cannot be written fails the start, not a later save.
+  await saver?.flush();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(resolved.port, '127.0.0.1', () => {

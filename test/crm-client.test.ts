@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { OAuthToken } from 'zoho-token-store';
+import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { type AccessTokenSource, CrmErrorCode, createCrmClient, isCrmError } from '../src/crm/crm-client.js';
+
+const ACCESS_TOKEN = '1000.secretaccesstokenvalue.0123456789';
+
+/** A token source that always hands out `accessToken` for `apiDomain`. */
+function fixedTokens(apiDomain: string, accessToken = ACCESS_TOKEN): AccessTokenSource {
+  return {
+    getAccessToken: async () => accessToken,
+    getToken: async () => new OAuthToken({ accessToken, apiDomain }),
+    invalidate: () => undefined,
+  };
+}
+
+/** Asserts a CrmError with `code` and `status`, a cause of the given name, and no token in its message. */
+async function rejectsWithCrm(promise: Promise<unknown>, code: string, status: number, causeName?: string) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isCrmError(error), String(error));
+    assert.equal(error.code, code);
+    assert.equal(error.status, status);
+    if (causeName) assert.equal((error.cause as Error | undefined)?.name, causeName);
+    assert.ok(!error.message.includes(ACCESS_TOKEN), 'no token in the message');
+    return true;
+  });
+}
+
+/** A server that answers what the emulator cannot: non-JSON bodies, cut bodies, bodies that never end. */
+let odd: Server;
+let oddUrl: string;
+before(async () => {
+  odd = createServer((req, res) => {
+    switch (req.url?.split('?')[0]) {
+      case '/html':
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
+        return;
+      case '/html-502':
+        res.writeHead(502, { 'content-type': 'text/html' }).end('<html>bad gateway</html>');
+        return;
+      case '/cut':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"data":[');
+        setTimeout(() => res.destroy(), 10);
+        return;
+      case '/stall':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"data":[');
+        return;
+      default:
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    }
+  });
+  await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+  oddUrl = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+});
+after(async () => {
+  odd.closeAllConnections();
+  await new Promise((resolve) => odd.close(resolve));
+});
+
+describe('CRM client failures', () => {
+  let emulator: ZohoEmulator;
+  let tokens: AccessTokenSource;
+  before(async () => {
+    emulator = await startZohoEmulator();
+    const answer = await fetch(`${emulator.url}/oauth/v2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: emulator.issueGrantCode(),
+        redirect_uri: EMULATOR_CLIENT.redirectUris[0],
+        client_id: EMULATOR_CLIENT.clientId,
+        client_secret: EMULATOR_CLIENT.clientSecret,
+      }),
+    });
+    tokens = fixedTokens(emulator.url, ((await answer.json()) as { access_token: string }).access_token);
+  });
+  after(() => emulator.close());
+
+  it('answers normally when nothing goes wrong', async () => {
+    const crm = createCrmClient({ tokens });
+    const org = await crm.request<{ org: { id: string }[] }>('GET', '/crm/v8/org');
+    assert.match(org.org[0]?.id ?? '', /^\d+$/);
+    assert.deepEqual(await createCrmClient({ tokens: fixedTokens(oddUrl) }).request('GET', '/json'), { ok: true });
+  });
+
+  it('NETWORK_ERROR when the connection is refused or dropped, with the cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const refusedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(refusedUrl) }).request('GET', '/crm/v8/org'),
+      CrmErrorCode.NETWORK_ERROR,
+      0,
+      'TypeError',
+    );
+
+    emulator.injectFault({ path: '/crm', kind: 'drop' });
+    await rejectsWithCrm(
+      createCrmClient({ tokens }).request('GET', '/crm/v8/org'),
+      CrmErrorCode.NETWORK_ERROR,
+      0,
+      'TypeError',
+    );
+  });
+
+  it('NETWORK_ERROR when the body is cut off', async () => {
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl) }).request('GET', '/cut'),
+      CrmErrorCode.NETWORK_ERROR,
+      0,
+    );
+  });
+
+  it('TIMEOUT when no answer, or no whole body, comes within timeoutMs', async () => {
+    emulator.injectFault({ path: '/crm', kind: 'latency', latencyMs: 5_000 });
+    const started = performance.now();
+    await rejectsWithCrm(
+      createCrmClient({ tokens, timeoutMs: 200 }).request('GET', '/crm/v8/org'),
+      CrmErrorCode.TIMEOUT,
+      0,
+      'TimeoutError',
+    );
+    assert.ok(performance.now() - started < 2_000);
+    emulator.clearFaults();
+
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl), timeoutMs: 200 }).request('GET', '/stall'),
+      CrmErrorCode.TIMEOUT,
+      0,
+    );
+  });
+
+  it('passes the caller’s own abort through unchanged', async () => {
+    emulator.injectFault({ path: '/crm', kind: 'latency', latencyMs: 5_000 });
+    const controller = new AbortController();
+    const pending = createCrmClient({ tokens }).request('GET', '/crm/v8/org', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(pending, (error: unknown) => !isCrmError(error) && (error as Error).name === 'AbortError');
+    emulator.clearFaults();
+  });
+
+  it('UNEXPECTED_RESPONSE for a success that is not JSON; HTTP_ERROR for an error page', async () => {
+    const crm = createCrmClient({ tokens: fixedTokens(oddUrl) });
+    await rejectsWithCrm(crm.request('GET', '/html'), CrmErrorCode.UNEXPECTED_RESPONSE, 200, 'SyntaxError');
+    await rejectsWithCrm(crm.request('GET', '/html-502'), CrmErrorCode.HTTP_ERROR, 502);
+  });
+
+  it('keeps Zoho’s own error code and status', async () => {
+    emulator.injectFault({ path: '/crm', kind: 'status', status: 503 });
+    await rejectsWithCrm(createCrmClient({ tokens }).request('GET', '/crm/v8/org'), 'INTERNAL_ERROR', 503);
+  });
+});
