@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const KEY_BYTES = 32;
+const KEY_FILE = 'portal-session.key';
+
+/**
+ * Where the session key lives when none is configured: beside the token database for `sqlite:` and
+ * `file:` store URLs (the secrets that matter live there too), else in the working directory.
+ *
+ * @example
+ * ```ts
+ * sessionKeyPath('sqlite:./data/zohooauth.db'); // 'data/portal-session.key'
+ * ```
+ */
+export function sessionKeyPath(storeUrl: string): string {
+  const local = /^(?:sqlite|file):(?:\/\/(?=\/))?(.+)$/i.exec(storeUrl)?.[1];
+  return local && local !== ':memory:' ? join(dirname(local), KEY_FILE) : KEY_FILE;
+}
+
+/**
+ * The key that signs session cookies. It must outlive restarts, or every user is signed out:
+ * `SESSION_SECRET` when set (at least 32 characters), else a random key created once in a
+ * 0600 file and read back on every later start.
+ *
+ * @throws Error when the configured secret is too short or the key file is not a key.
+ * @example
+ * ```ts
+ * const key = loadSessionKey({ secret: process.env.SESSION_SECRET, file: sessionKeyPath(storeUrl) });
+ * ```
+ */
+export function loadSessionKey(options: { secret?: string | undefined; file: string }): Buffer {
+  if (options.secret !== undefined && options.secret !== '') {
+    if (options.secret.length < KEY_BYTES) throw new Error(`SESSION_SECRET must be at least ${KEY_BYTES} characters`);
+    return Buffer.from(options.secret, 'utf8');
+  }
+  if (!existsSync(options.file)) createKeyFileOnce(options.file);
+  const key = Buffer.from(readFileSync(options.file, 'utf8').trim(), 'base64url');
+  if (key.length < KEY_BYTES) throw new Error(`${options.file} holds no session key; delete it to have a new one made`);
+  return key;
+}
+
+/**
+ * Writes a new key to a private temporary file, then links it into place: the link fails when the
+ * file exists, so two portals starting together share one key, and no one reads a half-written file.
+ */
+function createKeyFileOnce(file: string): void {
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, `${randomBytes(KEY_BYTES).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { parseCookies, setCookie } from './cookies.js';
+import { type SignedValues, sameSecret } from './signed-values.js';
+
+const SESSION_COOKIE = 'portal_session';
+const STATE_COOKIE = 'portal_oauth_state';
+/** A student who comes back within a month is still signed in; the Zoho token itself is refreshed as needed. */
+const SESSION_MAX_AGE_MS = 30 * 24 * 3_600_000;
+/** Zoho's grant codes live minutes; a sign-in that takes longer starts over. */
+const STATE_MAX_AGE_MS = 10 * 60_000;
+
+/** A signed-in browser: who it is and the token its forms must send back. */
+export interface Session {
+  /** The user's Zoho CRM email. The session never holds a Zoho token, only this. */
+  email: string;
+  /** Must come back with every POST, as the form field `csrf`. */
+  csrfToken: string;
+}
+
+/** Options of {@link Sessions}. */
+export interface SessionOptions {
+  /** Mark cookies `Secure` (the portal is served over https). */
+  secure: boolean;
+  /** The clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The portal's browser state, all in signed cookies: the session (the user's email and when it
+ * began) and, during sign-in, the OAuth `state` that binds Zoho's redirect to this browser.
+ *
+ * @example
+ * ```ts
+ * const sessions = new Sessions(new SignedValues(key), { secure: false });
+ * response.setHeader('set-cookie', sessions.start('ana.lopez@zylker.com'));
+ * const session = sessions.read(request.headers.cookie); // { email, csrfToken } or null
+ * ```
+ */
+export class Sessions {
+  readonly #signer: SignedValues;
+  readonly #secure: boolean;
+  readonly #now: () => number;
+
+  constructor(signer: SignedValues, options: SessionOptions) {
+    this.#signer = signer;
+    this.#secure = options.secure;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The `Set-Cookie` value that signs this user in. */
+  start(email: string): string {
+    const value = this.#signer.sign(SESSION_COOKIE, { email, issuedAt: this.#now() });
+    return this.#cookie(SESSION_COOKIE, value, SESSION_MAX_AGE_MS);
+  }
+
+  /** The `Set-Cookie` value that signs the browser out. */
+  end(): string {
+    return this.#cookie(SESSION_COOKIE, '', 0);
+  }
+
+  /** The session of a `Cookie` header, or null when there is none or it is forged, edited or too old. */
+  read(cookieHeader: string | undefined): Session | null {
+    const value = parseCookies(cookieHeader).get(SESSION_COOKIE);
+    if (!value) return null;
+    const payload = this.#signer.verify(SESSION_COOKIE, value) as { email?: unknown; issuedAt?: unknown } | null;
+    if (typeof payload?.email !== 'string' || typeof payload.issuedAt !== 'number') return null;
+    const age = this.#now() - payload.issuedAt;
+    if (age < 0 || age > SESSION_MAX_AGE_MS) return null;
+    return { email: payload.email, csrfToken: this.#signer.tag('csrf', value) };
+  }
+
+  /** Whether a form's `csrf` field is this session's token. */
+  csrfMatches(session: Session, token: string | null): boolean {
+    return token !== null && sameSecret(token, session.csrfToken);
+  }
+
+  /** A fresh OAuth `state` for the authorization URL, and the cookie that binds it to this browser. */
+  beginSignIn(): { state: string; cookie: string } {
+    const state = randomBytes(24).toString('base64url');
+    const value = this.#signer.sign(STATE_COOKIE, { state, expiresAt: this.#now() + STATE_MAX_AGE_MS });
+    return { state, cookie: this.#cookie(STATE_COOKIE, value, STATE_MAX_AGE_MS) };
+  }
+
+  /** Whether the `state` Zoho sent back is the one this browser's sign-in began with, in time. */
+  stateMatches(cookieHeader: string | undefined, state: string | null): boolean {
+    const value = parseCookies(cookieHeader).get(STATE_COOKIE);
+    if (!value || !state) return false;
+    const payload = this.#signer.verify(STATE_COOKIE, value) as { state?: unknown; expiresAt?: unknown } | null;
+    if (typeof payload?.state !== 'string' || typeof payload.expiresAt !== 'number') return false;
+    return sameSecret(state, payload.state) && this.#now() <= payload.expiresAt;
+  }
+
+  /** The `Set-Cookie` value that ends a sign-in attempt: a state works once. */
+  endSignIn(): string {
+    return this.#cookie(STATE_COOKIE, '', 0);
+  }
+
+  #cookie(name: string, value: string, maxAgeMs: number): string {
+    return setCookie(name, value, { maxAgeSeconds: Math.floor(maxAgeMs / 1000), secure: this.#secure });
+  }
+}

@@ -1,0 +1,128 @@
+import {
+  type Environment,
+  OAuthToken,
+  type TokenLike,
+  TokenManager,
+  type TokenReference,
+  type TokenStore,
+} from 'zoho-token-store';
+import { mustSignInAgain, PortalError, SIGN_IN_EXPIRED } from './friendly-errors.js';
+import type { ZohoConnection } from './zoho-connection.js';
+
+/**
+ * One {@link TokenManager} per signed-in user, kept in memory so a page load gets its access token
+ * without touching the store. After a restart the map is empty and each user's manager is made
+ * again from the stored token, with no new sign-in.
+ *
+ * @example
+ * ```ts
+ * const tokens = new UserTokens(store, zoho, console.log);
+ * const email = await tokens.signIn(code, zoho.environmentOfRedirect(query));
+ * const manager = await tokens.managerFor(email); // null once the token is gone
+ * ```
+ */
+export class UserTokens {
+  readonly #store: TokenStore<TokenLike>;
+  readonly #zoho: ZohoConnection;
+  readonly #log: (line: string) => void;
+  // Promises, so that two first requests of one user share one manager.
+  readonly #managers = new Map<string, Promise<TokenManager | null>>();
+
+  constructor(store: TokenStore<TokenLike>, zoho: ZohoConnection, log: (line: string) => void) {
+    this.#store = store;
+    this.#zoho = zoho;
+    this.#log = log;
+  }
+
+  /**
+   * Exchanges the grant code of the OAuth redirect; the manager learns the user's email from
+   * CurrentUser and saves the token under it. Returns that email.
+   *
+   * @throws PortalError `Sign-in expired` when Zoho refuses the code (spent or expired).
+   */
+  async signIn(code: string, environment: Environment): Promise<string> {
+    const manager = this.#manager(environment, { grantToken: code });
+    const token = await manager.getToken().catch((error: unknown) => {
+      throw mustSignInAgain(error) ? new PortalError(SIGN_IN_EXPIRED) : error;
+    });
+    const email = token.getUserSignature()?.getName();
+    if (!email) {
+      // A token no one can be signed in with must not linger at Zoho or in the store.
+      await manager.revoke();
+      throw new PortalError({
+        status: 502,
+        title: 'Zoho did not say who you are',
+        message: 'Your Zoho user could not be read. Please try again.',
+      });
+    }
+    this.#managers.set(email, Promise.resolve(manager));
+    this.#log(`${email} signed in`);
+    return email;
+  }
+
+  /** The user's manager, made from the stored token on first use; null when the store has none. */
+  managerFor(email: string): Promise<TokenManager | null> {
+    const known = this.#managers.get(email);
+    if (known) return known;
+    const loading = this.#load(email);
+    this.#managers.set(email, loading);
+    const drop = () => {
+      if (this.#managers.get(email) === loading) this.#managers.delete(email);
+    };
+    // A user with no stored token is looked up again next time: they may have signed in since.
+    loading.then((manager) => {
+      if (!manager) drop();
+    }, drop);
+    return loading;
+  }
+
+  /** Signs the user out for good: revokes the token at Zoho and deletes it from the store. */
+  async signOut(email: string): Promise<void> {
+    const manager = await this.managerFor(email);
+    await manager?.revoke();
+    this.forget(email);
+    this.#log(`${email} signed out${manager ? '; token revoked' : ''}`);
+  }
+
+  /** Revokes the stored token with this id at Zoho and deletes it. Returns it, or null when there is none. */
+  async revokeById(id: string): Promise<TokenLike | null> {
+    const token = await this.#store.findTokenById(id);
+    if (!token) return null;
+    await this.#manager(this.#zoho.environmentOf(token), { id }).revoke();
+    this.#forgetOwner(token, 'revoked by an admin');
+    return token;
+  }
+
+  /** Deletes the stored token with this id, without telling Zoho. Returns it, or null when there is none. */
+  async deleteById(id: string): Promise<TokenLike | null> {
+    const token = await this.#store.findTokenById(id);
+    if (!token) return null;
+    await this.#store.deleteToken(id);
+    this.#forgetOwner(token, 'deleted by an admin');
+    return token;
+  }
+
+  /** Drops the user's manager: their next page load reads the store again. */
+  forget(email: string): void {
+    this.#managers.delete(email);
+  }
+
+  #forgetOwner(token: TokenLike, what: string): void {
+    const email = token.getUserSignature()?.getName();
+    if (email) this.forget(email);
+    this.#log(`token ${token.getId()} of ${email ?? 'an unknown user'} ${what}`);
+  }
+
+  async #load(email: string): Promise<TokenManager | null> {
+    const token = await this.#store.findToken(new OAuthToken({ userName: email }));
+    return token ? this.#manager(this.#zoho.environmentOf(token), { userName: email }) : null;
+  }
+
+  #manager(environment: Environment, token: TokenReference): TokenManager {
+    const manager = new TokenManager({ environment, store: this.#store, client: this.#zoho.client, token });
+    manager.on('refreshed', (summary) =>
+      this.#log(`${summary.userName}: access token refreshed, valid until ${summary.expiresAt}`),
+    );
+    return manager;
+  }
+}
