@@ -8,8 +8,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const out: string[] = [];
 const print = (line = '') => out.push(line);
 
-// BENCH=stores,manager,servers picks sections; all by default.
-const sections = new Set((process.env.BENCH ?? 'stores,manager,servers').split(','));
+// BENCH=stores,manager,servers,file,migrate,portal picks sections; all by default.
+const sections = new Set((process.env.BENCH ?? 'stores,manager,servers,file,migrate,portal').split(','));
 
 print(
   `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
@@ -17,6 +17,9 @@ print(
 if (sections.has('stores')) await storesSection();
 if (sections.has('manager')) await managerSection();
 if (sections.has('servers')) await serversSection();
+if (sections.has('file')) print(await (await import('./file-store.js')).benchFileStore(log));
+if (sections.has('migrate')) print(await (await import('./migrate.js')).benchMigrate(log));
+if (sections.has('portal')) print(await (await import('./portal.js')).benchPortal(log));
 console.log(out.join('\n'));
 
 async function storesSection() {
