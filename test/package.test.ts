@@ -34,12 +34,21 @@ describe('the packed package', () => {
     }
 
     const script = `
-      import { OAuthToken, TokenStoreError } from 'zoho-token-store';
+      import { OAuthToken, TokenStoreError, openStore } from 'zoho-token-store';
+      import { EncryptedStore, generateKey } from 'zoho-token-store/stores/encrypted';
+      import { FileStore } from 'zoho-token-store/stores/file';
       import { MemoryStore } from 'zoho-token-store/stores/memory';
       import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
       import { describeTokenStoreConformance } from 'zoho-token-store/testing';
       const token = new OAuthToken({ userName: 'ana@zylker.com', accessToken: 'a' });
-      for (const store of [new MemoryStore(), new SQLiteStore({ path: ':memory:' })]) {
+      const stores = [
+        new MemoryStore(),
+        new SQLiteStore({ path: ':memory:' }),
+        new FileStore({ path: 'tokens.json' }),
+        new EncryptedStore(new MemoryStore(), { keys: generateKey('k1') }),
+        await openStore('sqlite:./opened.db'),
+      ];
+      for (const store of stores) {
         await store.saveToken(token);
         const found = await store.findToken(new OAuthToken({ userName: 'ana@zylker.com' }));
         if (found.getAccessToken() !== 'a') throw new Error('round trip failed');
@@ -52,5 +61,15 @@ describe('the packed package', () => {
       encoding: 'utf8',
     });
     assert.equal(output.trim(), 'function function');
+
+    // The bins run from the package (npm links them and marks them executable on install).
+    for (const [name, bin] of Object.entries(manifest.bin as Record<string, string>)) {
+      assert.match(readFileSync(join(target, bin), 'utf8'), /^#!\/usr\/bin\/env node\n/, `${name}: no shebang`);
+      const help = execFileSync(process.execPath, [join(target, bin), '--help'], {
+        cwd: join(dir, 'app'),
+        encoding: 'utf8',
+      });
+      assert.match(help, new RegExp(`Usage: ${name}`), `${name} --help`);
+    }
   });
 });

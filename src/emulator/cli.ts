@@ -3,14 +3,33 @@
 import { parseArgs } from 'node:util';
 import { EMULATOR_CLIENT, startZohoEmulator } from './index.js';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '8085' },
-    'auto-approve': { type: 'boolean', default: false },
-    // Keeps issued tokens across restarts of this command, as Zoho would.
-    state: { type: 'string' },
-  },
-});
+const HELP = `Usage: zoho-emulator [--port 8085] [--auto-approve] [--state FILE]
+
+Runs the local Zoho accounts server and CRM API emulator.
+  --port N          port to listen on (default 8085; 0 picks a free one)
+  --auto-approve    approve the consent page without showing it
+  --state FILE      keep issued tokens, used codes and the clock in FILE across restarts
+`;
+
+let values: { port: string; 'auto-approve': boolean; state?: string; help: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8085' },
+      'auto-approve': { type: 'boolean', default: false },
+      // Keeps issued tokens across restarts of this command, as Zoho would.
+      state: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (error) {
+  console.error(`zoho-emulator: ${(error as Error).message} (see --help)`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error('--port must be a port number');
