@@ -24,6 +24,7 @@ import { PostgresStore } from 'zoho-token-store/stores/postgres';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
 import { ListStore } from '../examples/custom-stores/list-store.js';
+import { sixMethodStore } from './fixtures/six-method-store.js';
 import { POSTGRES_URL, serverAnswers } from './fixtures/test-stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zts-encrypted-'));
@@ -100,19 +101,6 @@ async function assertCode(promise: Promise<unknown>, code: string, forbidden: re
 /** Stores opened by a test, closed (and so checkpointed) before raw reads or at the end. */
 function sqliteStore(path: string, keys: string) {
   return new EncryptedStore(new SQLiteStore({ path }), { keys });
-}
-
-/** A store that forwards the six methods to `inner` and adds `extra`: a spy or a stand-in of another store shape. */
-function delegating<X extends object>(inner: TokenStore, extra: X): TokenStore & X {
-  return {
-    findToken: (token) => inner.findToken(token),
-    saveToken: (token) => inner.saveToken(token),
-    deleteToken: (id) => inner.deleteToken(id),
-    getTokens: () => inner.getTokens(),
-    deleteTokens: () => inner.deleteTokens(),
-    findTokenById: (id) => inner.findTokenById(id),
-    ...extra,
-  };
 }
 
 describe('EncryptedStore at rest', () => {
@@ -418,7 +406,7 @@ describe('EncryptedStore key rotation', () => {
     const old = new EncryptedStore(inner, { keys: K1 });
     for (const token of tokens) await old.saveToken(token);
     let writes = 0;
-    const flaky = delegating(inner, {
+    const flaky = sixMethodStore(inner, {
       async saveToken(token: object): Promise<void> {
         if (++writes === 10) throw new Error('the database went away');
         await inner.saveToken(token as TokenLike);
@@ -442,7 +430,7 @@ describe('EncryptedStore key rotation', () => {
     await new EncryptedStore(inner, { keys: K1 }).saveToken(secretToken('ana@zylker.com'));
     const locked: string[] = [];
     // A TokenManager refreshing the token while rekey waits for the lock: its save must survive.
-    const racing = delegating(inner, {
+    const racing = sixMethodStore(inner, {
       async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
         locked.push(key);
         await new EncryptedStore(inner, { keys: K1 }).saveToken(
@@ -501,7 +489,7 @@ describe('EncryptedStore forwarding', () => {
   it('hands the inner saveTokens sealed copies and fills the callers’ tokens', async () => {
     const inner = new MemoryStore();
     const received: TokenLike[][] = [];
-    const bulk = delegating(inner, {
+    const bulk = sixMethodStore(inner, {
       async saveTokens(tokens: readonly TokenLike[]): Promise<void> {
         received.push([...tokens]);
         for (const token of tokens) await inner.saveToken(token);

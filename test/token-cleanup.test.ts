@@ -13,6 +13,7 @@ import {
 } from 'zoho-token-store';
 import { MemoryStore } from 'zoho-token-store/stores/memory';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+import { sixMethodStore } from './fixtures/six-method-store.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0);
 const HOUR = 3_600_000;
@@ -46,15 +47,7 @@ const notSupported = (e: unknown) => isTokenStoreError(e) && e.code === TokenSto
 
 /** A store with only the six TokenStore methods: it tracks no activity. */
 function plainStore(): TokenStore<TokenLike> {
-  const inner = new MemoryStore();
-  return {
-    findToken: (t) => inner.findToken(t),
-    saveToken: (t) => inner.saveToken(t),
-    deleteToken: (id) => inner.deleteToken(id),
-    getTokens: () => inner.getTokens(),
-    deleteTokens: () => inner.deleteTokens(),
-    findTokenById: (id) => inner.findTokenById(id),
-  };
+  return sixMethodStore(new MemoryStore());
 }
 
 for (const [name, createStore] of [

@@ -20,6 +20,7 @@ import {
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { MemoryStore } from 'zoho-token-store/stores/memory';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+import { sixMethodStore } from './fixtures/six-method-store.js';
 
 const USER = 'ana.lopez@zylker.com';
 const HOUR = 3_600_000;
@@ -433,14 +434,7 @@ describe('TokenManager activity', () => {
   it('records nothing through a store without activity tracking', async () => {
     const inner = new MemoryStore();
     // Only the six TokenStore methods: no recordUse, so the manager must not look for one.
-    const plain: TokenStore<TokenLike> = {
-      findToken: (token) => inner.findToken(token),
-      saveToken: (token) => inner.saveToken(token),
-      deleteToken: (id) => inner.deleteToken(id),
-      getTokens: () => inner.getTokens(),
-      deleteTokens: () => inner.deleteTokens(),
-      findTokenById: (id) => inner.findTokenById(id),
-    };
+    const plain = sixMethodStore(inner);
     const { manager } = await signedIn(plain);
     emulator.clock.advance(2 * HOUR);
     assert.match(await manager.getAccessToken(), /^1000\./);
