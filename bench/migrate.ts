@@ -1,8 +1,9 @@
 // `BENCH=migrate npm run bench`: `zoho-tokens migrate` of 100k tokens from SQLite into PostgreSQL,
-// run as users run it (the built bin, in its own process), timed from spawn to exit.
+// run as users run it (the built bin, in its own process), timed from spawn to exit, with the
+// process's peak RSS. BENCH_MIGRATE_BIN points at another build of the bin, to compare versions.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,10 @@ import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 const N = Number(process.env.BENCH_MIGRATE_N ?? 100_000);
 const TARGET_SECONDS = 30;
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const BIN = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
+const BIN = process.env.BENCH_MIGRATE_BIN ?? fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
+// GNU time reports the peak RSS of the process it runs (%M, KiB); without it the column says so.
+const GNU_TIME = '/usr/bin/time';
+const RSS_MARK = 'zts-bench-peak-rss-kib=';
 
 /** Fills the official `oauthtoken` layout directly: seeding is not what is measured. */
 async function seedSqlite(path: string, n: number): Promise<void> {
@@ -37,15 +41,34 @@ async function seedSqlite(path: string, n: number): Promise<void> {
   db.close();
 }
 
-function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+interface BinRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  /** Peak resident set size in MiB, or null when it could not be measured. */
+  peakMiB: number | null;
+}
+
+function runBin(args: string[]): Promise<BinRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const measured = existsSync(GNU_TIME);
+  const command = [process.execPath, BIN, ...args];
+  const child = measured
+    ? spawn(GNU_TIME, ['-f', `${RSS_MARK}%M`, ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 })),
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      const mark = stderr.lastIndexOf(RSS_MARK);
+      const kib = mark === -1 ? Number.NaN : Number.parseInt(stderr.slice(mark + RSS_MARK.length), 10);
+      if (mark !== -1) stderr = stderr.slice(0, mark);
+      resolve({ code, stdout, stderr, seconds, peakMiB: Number.isFinite(kib) ? kib / 1024 : null });
+    }),
   );
 }
 
@@ -74,13 +97,14 @@ export async function benchMigrate(log: (line: string) => void): Promise<string>
     for (const run of ['first run', 're-run (all updates)']) {
       log(`migrate: SQLite → PostgreSQL, ${run}…`);
       const result = await runBin(args);
-      log(`  exit ${result.code}, ${result.seconds.toFixed(1)} s`);
+      const peak = result.peakMiB === null ? 'not measured' : `${Math.round(result.peakMiB)} MiB`;
+      log(`  exit ${result.code}, ${result.seconds.toFixed(1)} s, peak RSS ${peak}`);
       const { rows: count } = await admin.query(`SELECT count(*)::int AS n FROM "${table}"`);
       const held = count[0]?.n as number;
       const verified = result.code === 0 && /every source id is among them/.test(result.stdout) && held === N;
       const failure = result.code === 0 ? '' : ` (${result.stderr.trim().split('\n')[0]})`;
       rows.push(
-        `| ${run} | ${result.seconds.toFixed(1)} s | ${Math.round(N / result.seconds).toLocaleString('en-US')} | ${held.toLocaleString('en-US')} | ${verified ? 'yes' : `**no**${failure}`} | ${result.seconds < TARGET_SECONDS ? 'yes' : '**no**'} |`,
+        `| ${run} | ${result.seconds.toFixed(1)} s | ${Math.round(N / result.seconds).toLocaleString('en-US')} | ${peak} | ${held.toLocaleString('en-US')} | ${verified ? 'yes' : `**no**${failure}`} | ${result.seconds < TARGET_SECONDS ? 'yes' : '**no**'} |`,
       );
     }
     return [
@@ -88,11 +112,11 @@ export async function benchMigrate(log: (line: string) => void): Promise<string>
       `## zoho-tokens migrate: ${N.toLocaleString('en-US')} tokens, SQLite → PostgreSQL`,
       '',
       'The built bin (`node dist/cli/index.js migrate --from sqlite:… --to postgres://…?table=… --no-progress`), timed',
-      'from spawn to exit: read, copy with ids kept, and the check that the target holds every source id. The',
-      're-run must leave exactly as many rows.',
+      'from spawn to exit: read 1,000 tokens at a time, copy with ids kept, and the check that the target holds',
+      'every source id. Peak RSS is that of the bin (GNU time). The re-run must leave exactly as many rows.',
       '',
-      '| run | wall time | tokens/s | target rows | verified | under 30 s |',
-      '|---|---:|---:|---:|---|---|',
+      '| run | wall time | tokens/s | peak RSS | target rows | verified | under 30 s |',
+      '|---|---:|---:|---:|---:|---|---|',
       ...rows,
     ].join('\n');
   } finally {

@@ -13,7 +13,7 @@ export { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from '.
 export * from './oauth/index.js';
 export { belongsTo, lookupKeys } from './store/matching.js';
 export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
-export type { StoreOptions } from './store/record-token-store.js';
+export type { PagedReads, StoreOptions } from './store/record-token-store.js';
 export { RecordTokenStore } from './store/record-token-store.js';
 export type { ActivityTracking, TokenActivity } from './store/token-activity.js';
 export { hasActivityTracking } from './store/token-activity.js';

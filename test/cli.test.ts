@@ -15,6 +15,9 @@ import {
   type TokenActivity,
   type TokenLike,
 } from 'zoho-token-store';
+import { MemoryStore } from 'zoho-token-store/stores/memory';
+import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+import { copyPages, readInPages } from '../src/cli/copy-tokens.js';
 import {
   assertNoSecrets,
   type CliStore,
@@ -24,6 +27,7 @@ import {
   sampleToken,
   secretsOf,
 } from './fixtures/cli-run.js';
+import { sixMethodStore } from './fixtures/six-method-store.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0);
 const MINUTE = 60_000;
@@ -286,6 +290,33 @@ for (const kind of await cliStoreKinds()) {
         assert.equal(kept?.getRefreshToken(), ana.getRefreshToken());
       });
 
+      it(`copies more than a page both ways between SQLite and ${kind}; a re-run adds nothing`, async () => {
+        const many = Array.from({ length: 2_500 }, (_, i) =>
+          sampleToken(`student${i}@zylkeracademy.com`, { expiresIn: NOW + i }),
+        );
+        const seeded = await openStore(other.url);
+        await (seeded as typeof seeded & { saveTokens(t: OAuthToken[]): Promise<void> }).saveTokens(many);
+        await seeded.close();
+        const source = records(await storedTokens(other.url));
+        assert.equal(source.length, 2_500);
+
+        const back = freshCliStore('sqlite');
+        try {
+          for (const [from, to] of [
+            [other, store],
+            [other, store],
+            [store, back],
+          ] as const) {
+            const run = await cli(['migrate', '--from', from.url, '--to', to.url]);
+            assert.equal(run.code, 0, run.stderr);
+            assert.match(run.stdout, /^Copied 2,500 tokens from .*\nThe target holds 2,500 tokens; every source id/);
+            assert.deepEqual(records(await storedTokens(to.url)), source);
+          }
+        } finally {
+          await back.drop();
+        }
+      });
+
       it('draws a progress bar on stderr only on a terminal, unless forced', async () => {
         await seed(other.url, ana, ben);
         const args = ['migrate', '--from', other.url, '--to', store.url];
@@ -397,6 +428,81 @@ describe('doctor, on problems', () => {
   });
 });
 
+describe('migrate reads the source in pages', () => {
+  /** A source that logs each read, over a SQLite store of `n` tokens; `getTokens` must not be called. */
+  async function loggingSource(n: number, log: string[], paged = true) {
+    const inner = new SQLiteStore({ path: ':memory:' });
+    await inner.saveTokens(Array.from({ length: n }, (_, i) => sampleToken(`u${i}@zylker.com`)));
+    const reads = {
+      getTokens: async () => {
+        log.push('getTokens');
+        return inner.getTokens();
+      },
+    };
+    const pages = {
+      async getTokensPage(after: string | null, limit: number) {
+        const page = await inner.getTokensPage(after, limit);
+        log.push(`page ${page.length}`);
+        return page;
+      },
+      async countTokens() {
+        log.push('count');
+        return inner.countTokens();
+      },
+    };
+    return { inner, store: sixMethodStore(inner, paged ? { ...reads, ...pages } : reads) };
+  }
+  function loggingTarget(log: string[]) {
+    const inner = new MemoryStore();
+    return sixMethodStore(inner, {
+      async saveTokens(tokens: readonly TokenLike[]) {
+        log.push(`save ${tokens.length}`);
+        await inner.saveTokens(tokens);
+      },
+    });
+  }
+
+  it('saves each page before reading the next, never calling getTokens on the source', async () => {
+    const log: string[] = [];
+    const { inner, store } = await loggingSource(25, log);
+    const target = loggingTarget(log);
+    const result = await copyPages(await readInPages(store, 10), target, null);
+    assert.deepEqual(log, ['count', 'page 10', 'save 10', 'page 10', 'save 10', 'page 5', 'save 5', 'page 0']);
+    assert.deepEqual(result, { copied: 25, withActivity: null, targetCount: 25, missing: [] });
+    assert.deepEqual(records(await target.getTokens()), records(await inner.getTokens()));
+    await inner.close();
+  });
+
+  it('reads a source without paged reads whole, once, and saves it in pages', async () => {
+    const log: string[] = [];
+    const { inner, store } = await loggingSource(25, log, false);
+    const result = await copyPages(await readInPages(store, 10), loggingTarget(log), null);
+    assert.deepEqual(log, ['getTokens', 'save 10', 'save 10', 'save 5']);
+    assert.equal(result.copied, 25);
+    await inner.close();
+  });
+
+  it('says how far it got when a page cannot be read, naming the source', async () => {
+    const log: string[] = [];
+    const { inner } = await loggingSource(25, log);
+    const failing = sixMethodStore(inner, {
+      countTokens: () => inner.countTokens(),
+      getTokensPage: async (after: string | null, limit: number) => {
+        if (after !== null) throw new Error('connection reset');
+        return inner.getTokensPage(after, limit);
+      },
+    });
+    await assert.rejects(
+      copyPages(await readInPages(failing, 10), loggingTarget(log), null, { sourceName: 'db://x' }),
+      {
+        name: 'CommandFailed',
+        message: 'copied 10 of 25 tokens, then reading db://x failed; running migrate again resumes it',
+      },
+    );
+    await inner.close();
+  });
+});
+
 describe('usage and failures', () => {
   it('exits 2 on usage errors, with one line on stderr', async () => {
     for (const argv of [
@@ -442,7 +548,7 @@ describe('usage and failures', () => {
     assert.equal(migrate.code, 1);
     assert.match(
       migrate.stderr,
-      /^zoho-tokens: postgres:\/\/root:\*\*\*@127\.0\.0\.1:1\/test: getTokens failed/,
+      /^zoho-tokens: postgres:\/\/root:\*\*\*@127\.0\.0\.1:1\/test: countTokens failed/,
       'names the source',
     );
   });

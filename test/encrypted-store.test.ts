@@ -507,6 +507,47 @@ describe('EncryptedStore forwarding', () => {
   });
 });
 
+describe('EncryptedStore paged reads', () => {
+  it('forwards getTokensPage decrypted and countTokens exactly when the inner store has both', async () => {
+    const inner = new MemoryStore();
+    const store = new EncryptedStore(inner, { keys: K1 });
+    const tokens = [secretToken('a@zylker.com'), secretToken('b@zylker.com'), secretToken('c@zylker.com')];
+    for (const token of tokens) await store.saveToken(token);
+    const ids = tokens.map((token) => token.getId() as string).sort();
+
+    const [stored] = await inner.getTokensPage(null, 1);
+    assert.match(stored?.getRefreshToken() ?? '', /^enc:v1:k1:/, 'sealed inside');
+    const first = await store.getTokensPage?.(null, 2);
+    assert.deepEqual(
+      first?.map((token) => token.getId()),
+      ids.slice(0, 2),
+    );
+    for (const token of first ?? []) {
+      const saved = tokens.find((t) => t.getId() === token.getId());
+      assert.equal(token.getRefreshToken(), saved?.getRefreshToken(), 'decrypted');
+      assert.equal(token.getAccessToken(), saved?.getAccessToken());
+      assert.equal(token.getClientSecret(), saved?.getClientSecret());
+    }
+    assert.deepEqual(
+      (await store.getTokensPage?.(ids[1] as string, 2))?.map((token) => token.getId()),
+      [ids[2]],
+    );
+    assert.equal(await store.countTokens?.(), 3);
+
+    // Under a keyring without k1, a page fails as getTokens does: never garbage.
+    const stranger = new EncryptedStore(inner, { keys: K2 });
+    await assert.rejects(stranger.getTokensPage?.(null, 5) as Promise<unknown>, { code: 'UNKNOWN_KEY' });
+
+    // Only getTokensPage (no countTokens) is not paged reads: neither is offered.
+    const half = new EncryptedStore(sixMethodStore(inner, { getTokensPage: inner.getTokensPage.bind(inner) }), {
+      keys: K1,
+    });
+    assert.ok(!('getTokensPage' in half) && !('countTokens' in half));
+    const bare = new EncryptedStore(sixMethodStore(inner), { keys: K1 });
+    assert.ok(!('getTokensPage' in bare) && !('countTokens' in bare));
+  });
+});
+
 describe('openStore with keys', () => {
   it('opens an encrypted store that closes and locks, and refuses a bad keyring before creating anything', async () => {
     const path = newFile();

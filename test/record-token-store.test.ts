@@ -152,3 +152,88 @@ describe('RecordTokenStore saveTokens', () => {
     );
   });
 });
+
+describe('RecordTokenStore paged reads', () => {
+  const row = (id: string): TokenRecord => ({
+    id,
+    userName: `${id}@zylker.com`,
+    clientId: null,
+    clientSecret: null,
+    refreshToken: `r${id}`,
+    accessToken: `a${id}`,
+    grantToken: null,
+    expiryTime: null,
+    redirectUrl: null,
+    apiDomain: null,
+  });
+  /** A backend with rows in no particular order, counting the calls it gets. */
+  function listedBackend(ids: readonly string[], extra: Partial<RecordBackend> = {}) {
+    const calls: string[] = [];
+    const backend: RecordBackend = {
+      findBy: () => [],
+      upsert: async () => {},
+      delete: async () => {},
+      async list() {
+        calls.push('list');
+        return ids.map(row);
+      },
+      clear: async () => {},
+      ...extra,
+    };
+    return { backend, calls };
+  }
+
+  it('falls back to list() sorted by id, and its length for the count, on a backend without listPage', async () => {
+    const { backend, calls } = listedBackend(['30', '10', '25', '20', '11']);
+    const store = new RecordTokenStore(backend);
+    const ids = async (after: string | null, limit: number) =>
+      (await store.getTokensPage(after, limit)).map((token) => token.getId());
+    assert.deepEqual(await ids(null, 2), ['10', '11']);
+    assert.deepEqual(await ids('11', 2), ['20', '25']);
+    assert.deepEqual(await ids('21', 5), ['25', '30']);
+    assert.deepEqual(await ids('30', 5), []);
+    const [first] = await store.getTokensPage(null, 1);
+    assert.equal(first?.getRefreshToken(), 'r10', 'tokens filled from their rows');
+    assert.equal(await store.countTokens(), 5);
+    assert.equal(calls.length, 6);
+  });
+
+  it('uses listPage and count when the backend has them, never list(); failures are typed', async () => {
+    const pages: [string | null, number][] = [];
+    const { backend, calls } = listedBackend(['1', '2'], {
+      async listPage(afterId, limit) {
+        pages.push([afterId, limit]);
+        return afterId === null ? [row('1')] : [];
+      },
+      count: async () => 41,
+    });
+    const store = new RecordTokenStore(backend);
+    assert.deepEqual(
+      (await store.getTokensPage(null, 3)).map((token) => token.getId()),
+      ['1'],
+    );
+    assert.deepEqual(await store.getTokensPage('1', 3), []);
+    assert.equal(await store.countTokens(), 41);
+    assert.deepEqual(pages, [
+      [null, 3],
+      ['1', 3],
+    ]);
+    assert.deepEqual(calls, [], 'list() never called');
+
+    const broken = new RecordTokenStore(
+      listedBackend([], {
+        listPage: async () => Promise.reject(new Error('connection reset')),
+        count: async () => Promise.reject(new Error('connection reset')),
+      }).backend,
+    );
+    for (const call of [broken.getTokensPage(null, 1), broken.countTokens()]) {
+      await assert.rejects(call, (error: unknown) => {
+        assert.ok(isTokenStoreError(error) && error.code === TokenStoreErrorCode.STORAGE_FAILURE);
+        assert.match(error.message, /^(getTokensPage|countTokens) failed in the storage backend$/);
+        return true;
+      });
+    }
+    await store.close();
+    await assert.rejects(store.getTokensPage(null, 1), { code: TokenStoreErrorCode.CLOSED });
+  });
+});

@@ -36,4 +36,43 @@ describe('RedisStore at size', () => {
     assert.deepEqual(await redis.keys(`${prefix}*`), []);
     await store.close();
   });
+
+  it('pages tokens saved before the ordered id set existed, and skips ids whose token is gone', async (t) => {
+    if (skip) return t.skip('redis does not answer');
+    const paged = `test:paged:${process.pid}:`;
+    const store = new RedisStore({ url: REDIS_URL, prefix: paged });
+    try {
+      await store.saveTokens(
+        Array.from(
+          { length: 1_200 },
+          (_, i) => new OAuthToken({ userName: `u${i}@zylker.com`, accessToken: `a${i}`, refreshToken: `r${i}` }),
+        ),
+      );
+      const ids = (await store.getTokens()).map((token) => token.getId() as string).sort();
+      assert.equal(await redis.zcard(`${paged}ids:ordered`), 1_200);
+      // As an earlier version of the store left it: the id set only.
+      await redis.del(`${paged}ids:ordered`);
+      const walked: string[] = [];
+      for (let page = await store.getTokensPage(null, 500); page.length > 0; ) {
+        walked.push(...page.map((token) => token.getId() as string));
+        page = await store.getTokensPage(walked.at(-1) as string, 500);
+      }
+      assert.deepEqual(walked, ids, 'every token, once, in id order');
+      assert.equal(await redis.zcard(`${paged}ids:ordered`), 1_200, 'the ordered set rebuilt');
+
+      // Deleted as that version deletes: everything but the id's place in the ordered set.
+      for (const id of ids.slice(1, 4)) {
+        await store.deleteToken(id);
+        await redis.zadd(`${paged}ids:ordered`, 0, id);
+      }
+      const page = (await store.getTokensPage(null, 10)).map((token) => token.getId());
+      assert.deepEqual(page, [ids[0], ...ids.slice(4, 13)], 'a full page without the deleted ids');
+      assert.equal(await store.countTokens(), 1_197);
+      await store.deleteTokens();
+      assert.deepEqual(await redis.keys(`${paged}*`), [], 'deleteTokens leaves no key, stale ids included');
+    } finally {
+      await store.deleteTokens();
+      await store.close();
+    }
+  });
 });

@@ -1,4 +1,7 @@
 import { hasActivityTracking, type TokenActivity, type TokenLike, type TokenStore } from '../index.js';
+import { CommandFailed } from './cli-errors.js';
+import { NO_PROGRESS, type Progress } from './progress-bar.js';
+import { plural } from './text-format.js';
 
 /** A store that can save many tokens in one call; used when the target offers it. */
 interface BulkSaving {
@@ -7,6 +10,167 @@ interface BulkSaving {
 
 const hasBulkSave = (store: object): store is BulkSaving =>
   typeof (store as Partial<BulkSaving>).saveTokens === 'function';
+
+/** A store that reads a page at a time and counts without reading: every built-in store. */
+interface PagedReading {
+  getTokensPage(after: string | null, limit: number): Promise<TokenLike[]>;
+  countTokens(): Promise<number>;
+}
+
+const hasPagedReads = (store: object): store is PagedReading =>
+  typeof (store as Partial<PagedReading>).getTokensPage === 'function' &&
+  typeof (store as Partial<PagedReading>).countTokens === 'function';
+
+/** Tokens per page read, and so per `saveTokens` call: the batch every built-in store writes atomically. */
+const PAGE_SIZE = 1000;
+
+/**
+ * A store's tokens as pages, with how many there are (counted before the first page, so it is
+ * what the store held then).
+ *
+ * @example
+ * ```ts
+ * const { total, pages } = await readInPages(source);
+ * for await (const page of pages) await target.saveTokens(page);
+ * ```
+ */
+export interface TokenPages {
+  readonly total: number;
+  readonly pages: AsyncIterable<TokenLike[]>;
+}
+
+/**
+ * Reads a store a page at a time in id order (`getTokensPage`, `countTokens`), so only one page
+ * is in memory whatever the store's size. The count and the first page are read here and now, so
+ * a store that cannot be read at all (down, or a key that does not decrypt it) fails this call,
+ * before anything is written anywhere. A store without paged reads (a custom one) is read whole
+ * with `getTokens()`, here and now, and handed out in pages of the same size.
+ *
+ * @example
+ * ```ts
+ * const { total, pages } = await readInPages(store);
+ * let seen = 0;
+ * for await (const page of pages) seen += page.length;
+ * ```
+ */
+export async function readInPages(store: TokenStore<TokenLike>, pageSize = PAGE_SIZE): Promise<TokenPages> {
+  if (hasPagedReads(store)) {
+    const total = await store.countTokens();
+    return { total, pages: walk(store, pageSize, await store.getTokensPage(null, pageSize)) };
+  }
+  const tokens = await store.getTokens();
+  return { total: tokens.length, pages: slices(tokens, pageSize) };
+}
+
+async function* walk(store: PagedReading, pageSize: number, first: TokenLike[]): AsyncGenerator<TokenLike[]> {
+  for (let page = first; page.length > 0; ) {
+    // Taken before the page is handed on: saving it elsewhere may set other ids on its tokens.
+    const after = page.at(-1)?.getId();
+    if (after == null) throw new TypeError('getTokensPage gave a token without an id');
+    yield page;
+    page = await store.getTokensPage(after, pageSize);
+  }
+}
+
+async function* slices(tokens: readonly TokenLike[], pageSize: number): AsyncGenerator<TokenLike[]> {
+  for (let start = 0; start < tokens.length; start += pageSize) yield tokens.slice(start, start + pageSize);
+}
+
+/**
+ * What {@link copyPages} did.
+ *
+ * @example
+ * ```ts
+ * const { copied, targetCount, missing } = await copyPages(await readInPages(source), target, null);
+ * if (missing.length > 0) console.error(`${missing.length} of ${copied} source ids are not in the target`);
+ * ```
+ */
+export interface CopyResult {
+  /** Tokens read from the source and saved into the target. */
+  copied: number;
+  /** Tokens whose last use or revocation was copied; null when a store does not track activity. */
+  withActivity: number | null;
+  /** Tokens the target holds afterwards. */
+  targetCount: number;
+  /** Source ids the target does not hold after the copy. */
+  missing: string[];
+}
+
+/**
+ * Tuning and reporting of {@link copyPages}.
+ *
+ * @example
+ * ```ts
+ * const options: CopyOptions = { progressFor: (total) => progressBar(io.stderr, 'migrate', total), sourceName: 'sqlite:./a.db' };
+ * ```
+ */
+export interface CopyOptions {
+  /** Called with the total when the copy starts; its display is updated as pages are saved. */
+  progressFor?: ((total: number) => Progress) | null;
+  /** How a failure to read the source names it (a masked URL). Default `the source`. */
+  sourceName?: string;
+}
+
+/**
+ * Saves every page into the target (`saveEvery`: ids kept, users matched, atomic batches), then
+ * checks that the target holds every source id by reading it in pages too, and copies the
+ * source's activity for the ids it holds. Only the source ids are kept across pages, so memory
+ * stays a page plus one id per token. A failure says how far the copy got; what was saved stays
+ * saved, and running it again updates instead of duplicating.
+ *
+ * @example
+ * ```ts
+ * const source = await readInPages(from);
+ * const activity = hasActivityTracking(from) ? await from.getActivity() : null;
+ * const { copied, missing } = await copyPages(source, to, activity);
+ * ```
+ */
+export async function copyPages(
+  source: TokenPages,
+  target: TokenStore<TokenLike>,
+  activity: readonly TokenActivity[] | null,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const progress = options.progressFor?.(source.total) ?? NO_PROGRESS;
+  const sourceIds = new Set<string>();
+  let copied = 0;
+  let reading = true;
+  try {
+    for await (const page of source.pages) {
+      reading = false;
+      for (const token of page) {
+        const id = token.getId();
+        if (id !== null) sourceIds.add(id);
+      }
+      const before = copied;
+      await saveEvery(target, page, {
+        onProgress: (saved) => {
+          copied = before + saved;
+          progress.update(copied);
+        },
+      });
+      reading = true;
+    }
+  } catch (error) {
+    const then = reading ? `reading ${options.sourceName ?? 'the source'} failed` : 'the copy failed';
+    throw new CommandFailed(
+      `copied ${copied} of ${plural(source.total, 'token')}, then ${then}; running migrate again resumes it`,
+      { cause: error },
+    );
+  } finally {
+    progress.finish(copied);
+  }
+  // Source ids are struck off as the target's pages show them: what remains is missing.
+  const missing = new Set(sourceIds);
+  let targetCount = 0;
+  for await (const page of (await readInPages(target)).pages) {
+    targetCount += page.length;
+    for (const token of page) missing.delete(token.getId() as string);
+  }
+  for (const id of missing) sourceIds.delete(id);
+  const withActivity = activity === null ? null : await copyActivity(activity, target, sourceIds);
+  return { copied, withActivity, targetCount, missing: [...missing] };
+}
 
 /**
  * Tuning of {@link saveEvery}.

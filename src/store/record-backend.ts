@@ -49,6 +49,19 @@ export interface RecordBackend {
   /** Every row. */
   list(): Promise<readonly TokenRecord[]>;
 
+  /**
+   * At most `limit` rows whose id sorts after `afterId` (from the first row when null), in id
+   * order: the storage's own comparison of ids, the same on every call, so passing the last id
+   * of one page as `afterId` gives the next page. Fewer than `limit` rows only when no more
+   * follow. Arguments arrive checked: `afterId` null or non-empty, `limit` a positive integer.
+   * Optional: `getTokensPage` falls back to sorting `list()`. A row inserted or deleted during
+   * a walk may or may not be seen; every row present throughout it is seen exactly once.
+   */
+  listPage?(afterId: string | null, limit: number): Promise<readonly TokenRecord[]>;
+
+  /** How many rows there are, without reading them. Optional: `countTokens` falls back to `list()`. */
+  count?(): Promise<number>;
+
   /** Deletes every row, and all activity. */
   clear(): Promise<void>;
 

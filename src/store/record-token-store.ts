@@ -29,6 +29,35 @@ const ID_TAKEN = Symbol('fresh id taken');
 // transaction stays well inside statement, packet and command-timeout limits.
 const BATCH_SIZE = 1000;
 
+/**
+ * Reading a store a page at a time, in id order, instead of all at once with `getTokens`: what
+ * `zoho-tokens migrate` uses to copy a store of any size in bounded memory. Every
+ * {@link RecordTokenStore} offers it, and `EncryptedStore` when its inner store does.
+ *
+ * @example
+ * ```ts
+ * const total = await store.countTokens();
+ * for (let page = await store.getTokensPage(null, 1000); page.length > 0; ) {
+ *   for (const token of page) console.log(token.getId());
+ *   page = await store.getTokensPage(page.at(-1)?.getId() ?? null, 1000);
+ * }
+ * ```
+ */
+export interface PagedReads<T extends TokenLike = TokenLike> {
+  /**
+   * At most `limit` tokens whose id sorts after `after` (from the first when null), in the
+   * store's id order; the last id of a page gives the next one, and an empty page ends the walk.
+   * A token saved or deleted during a walk may or may not be seen; every other token is seen
+   * exactly once.
+   *
+   * @throws TokenStoreError `INVALID_ID` when `after` is neither null nor a non-empty string.
+   * @throws TypeError when `limit` is not a positive integer.
+   */
+  getTokensPage(after: string | null, limit: number): Promise<T[]>;
+  /** How many tokens the store holds, read without loading them where the storage can. */
+  countTokens(): Promise<number>;
+}
+
 /** A backend that keeps activity: it has both optional members. */
 type TrackingBackend = RecordBackend & Required<Pick<RecordBackend, 'touch' | 'activity'>>;
 
@@ -47,7 +76,9 @@ type TrackingBackend = RecordBackend & Required<Pick<RecordBackend, 'touch' | 'a
  * }
  * ```
  */
-export class RecordTokenStore<T extends TokenLike = OAuthToken> implements TokenStore<T>, ActivityTracking {
+export class RecordTokenStore<T extends TokenLike = OAuthToken>
+  implements TokenStore<T>, ActivityTracking, PagedReads<T>
+{
   readonly #backend: RecordBackend;
   readonly #tokenFactory: () => T;
   #closed = false;
@@ -90,7 +121,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
    * each other — but in one transaction per 1,000 tokens when the backend has `upsertMany`.
    * Each such batch is atomic: a token that cannot be saved (`NOTHING_TO_SAVE`, `ID_CONFLICT`)
    * fails the call with nothing of its batch written; earlier batches stay saved. Without
-   * `upsertMany` it saves one token at a time.
+   * `upsertMany` it checks the whole call first, then saves one token at a time.
    *
    * @example
    * ```ts
@@ -105,12 +136,27 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
     this.#assertOpen('saveTokens');
     const valid = tokens as readonly TokenLike[];
     if (this.#backend.upsertMany === undefined) {
+      await this.#checkBatch(valid);
       for (const token of valid) await this.saveToken(token);
       return;
     }
     for (let start = 0; start < valid.length; start += BATCH_SIZE) {
       await this.#saveBatch(valid.slice(start, start + BATCH_SIZE));
     }
+  }
+
+  /**
+   * Without an atomic `upsertMany`, plans the whole call against the stored rows before the first
+   * write, so a token that cannot be saved fails the call with nothing written. Writers running
+   * at the same time can still make a later token fail after earlier ones were saved.
+   */
+  async #checkBatch(tokens: readonly TokenLike[]): Promise<void> {
+    const keys = tokens.map(lookupKeys);
+    const candidates = new Map<string, TokenRecord>();
+    for (const key of distinctKeys(keys.flat())) {
+      for (const row of await this.#findBy(key, 'saveTokens')) candidates.set(row.id, row);
+    }
+    planBatch(tokens, keys, tokens.map(freshId), [...candidates.values()]);
   }
 
   async #saveBatch(tokens: readonly TokenLike[]): Promise<void> {
@@ -141,6 +187,46 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken> implements Token
   async getTokens(): Promise<T[]> {
     const rows = await this.#run('getTokens', () => this.#backend.list());
     return rows.map((row) => fillToken(this.#tokenFactory(), row));
+  }
+
+  /**
+   * One page of tokens in id order ({@link PagedReads}): a range read on the id index where the
+   * backend has `listPage`, else `list()` sorted by id (a file or a custom backend).
+   *
+   * @example
+   * ```ts
+   * const first = await store.getTokensPage(null, 1000);
+   * const second = await store.getTokensPage(first.at(-1)?.getId() ?? null, 1000);
+   * ```
+   */
+  async getTokensPage(after: string | null, limit: number): Promise<T[]> {
+    if (after !== null) assertId(after, 'getTokensPage');
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new TypeError('getTokensPage: the limit must be a positive integer');
+    }
+    const rows = await this.#run('getTokensPage', async () => {
+      const backend = this.#backend;
+      if (backend.listPage) return backend.listPage(after, limit);
+      const following = (await backend.list()).filter((row) => after === null || row.id > after);
+      return following.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
+    });
+    return rows.map((row) => fillToken(this.#tokenFactory(), row));
+  }
+
+  /**
+   * How many tokens the store holds: a count in the storage where the backend has `count`, else
+   * the length of `list()`.
+   *
+   * @example
+   * ```ts
+   * console.log(`${await store.countTokens()} tokens`);
+   * ```
+   */
+  async countTokens(): Promise<number> {
+    return this.#run('countTokens', async () => {
+      const backend = this.#backend;
+      return backend.count ? backend.count() : (await backend.list()).length;
+    });
   }
 
   async deleteTokens(): Promise<void> {

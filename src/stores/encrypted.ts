@@ -1,6 +1,7 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
 import { lookupKeys } from '../store/matching.js';
+import type { PagedReads } from '../store/record-token-store.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
@@ -81,7 +82,8 @@ const PLAIN = null;
  * garbage. Error messages name fields, token ids and key ids, never a secret or a key.
  *
  * The inner store's refresh lock (`withRefreshLock`), activity tracking (`recordUse`,
- * `recordRevoked`, `getActivity`) and bulk `saveTokens` are offered exactly when it has them.
+ * `recordRevoked`, `getActivity`), bulk `saveTokens` and paged reads (`getTokensPage`,
+ * `countTokens`) are offered exactly when it has them.
  * An encrypted table holds ciphertext the official SDK's own DBStore cannot read: do not share
  * it with that SDK's stores.
  *
@@ -113,6 +115,13 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   declare readonly getActivity?: ActivityTracking['getActivity'];
   /** Saves many tokens encrypted, through the inner store's `saveTokens`; present only when it has one. */
   declare readonly saveTokens?: (tokens: readonly TokenLike[]) => Promise<void>;
+  /**
+   * A page of the inner store's tokens in id order, decrypted; present only when the inner store
+   * has paged reads (`getTokensPage` and `countTokens`). @throws TokenStoreError `UNKNOWN_KEY` or `WRONG_KEY`.
+   */
+  declare readonly getTokensPage?: PagedReads<T>['getTokensPage'];
+  /** Forwarded to the inner store; present only when it has paged reads. */
+  declare readonly countTokens?: PagedReads<T>['countTokens'];
 
   /** @throws TokenStoreError `NO_KEY` when no keyring is given nor in `ZOHO_TOKEN_KEY`, or it is malformed. */
   constructor(inner: TokenStore<T>, options: EncryptedStoreOptions = {}) {
@@ -120,8 +129,9 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     this.#inner = inner;
     // Members are added only when the inner store has them, so hasRefreshLock() and
     // hasActivityTracking() say of this store what they say of the inner one.
-    const source = inner as TokenStore<T> & Partial<RefreshLock & ActivityTracking & BulkSaving>;
+    const source = inner as TokenStore<T> & Partial<RefreshLock & ActivityTracking & BulkSaving & PagedReads<T>>;
     const { withRefreshLock: lock, recordUse, recordRevoked, getActivity, saveTokens } = source;
+    const { getTokensPage, countTokens } = source;
     if (typeof lock === 'function') this.withRefreshLock = lock.bind(source);
     if (typeof getActivity === 'function' && typeof recordUse === 'function' && typeof recordRevoked === 'function') {
       this.recordUse = recordUse.bind(source);
@@ -135,6 +145,14 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
         await saveTokens.call(source, sealed);
         for (const [i, token] of tokens.entries()) this.#fillFrom(token, sealed[i] as OAuthToken, true);
       };
+    }
+    if (typeof getTokensPage === 'function' && typeof countTokens === 'function') {
+      this.getTokensPage = async (after, limit) => {
+        const tokens = await getTokensPage.call(source, after, limit);
+        for (const token of tokens) this.#openInPlace(token);
+        return tokens;
+      };
+      this.countTokens = countTokens.bind(source);
     }
   }
 

@@ -10,6 +10,8 @@ class MemoryBackend implements RecordBackend {
   readonly #rows = new RecordIndex();
   // Beside the rows, not in them, like the side tables of the SQL stores.
   readonly #activity = new Map<string, TokenActivity>();
+  // Every id in order, for pages; rebuilt on the next page read after an insert or a delete.
+  #sortedIds: string[] | null = null;
 
   findBy(key: LookupKey): readonly TokenRecord[] {
     return this.#rows.findBy(key);
@@ -17,7 +19,7 @@ class MemoryBackend implements RecordBackend {
 
   // Synchronous from read to write, so no other call can interleave: atomic by construction.
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
-    this.#rows.put(decide(this.#candidates(keys)));
+    this.#put(decide(this.#candidates(keys)));
   }
 
   // `decide` runs before anything is written, so when it throws nothing is.
@@ -25,7 +27,12 @@ class MemoryBackend implements RecordBackend {
     keys: readonly LookupKey[],
     decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
   ): Promise<void> {
-    for (const record of decide(this.#candidates(keys))) this.#rows.put(record);
+    for (const record of decide(this.#candidates(keys))) this.#put(record);
+  }
+
+  #put(record: TokenRecord): void {
+    if (this.#rows.get(record.id) === undefined) this.#sortedIds = null;
+    this.#rows.put(record);
   }
 
   #candidates(keys: readonly LookupKey[]): TokenRecord[] {
@@ -33,6 +40,7 @@ class MemoryBackend implements RecordBackend {
   }
 
   async delete(id: string): Promise<void> {
+    if (this.#rows.get(id) !== undefined) this.#sortedIds = null;
     this.#rows.remove(id);
     this.#activity.delete(id);
   }
@@ -41,7 +49,25 @@ class MemoryBackend implements RecordBackend {
     return [...this.#rows.values()];
   }
 
+  async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
+    this.#sortedIds ??= [...this.#rows.values()].map((row) => row.id).sort();
+    const ids = this.#sortedIds;
+    // Binary search for the first id after `afterId`.
+    let [low, high] = [0, ids.length];
+    while (afterId !== null && low < high) {
+      const middle = (low + high) >>> 1;
+      if ((ids[middle] as string) <= afterId) low = middle + 1;
+      else high = middle;
+    }
+    return ids.slice(low, low + limit).map((id) => this.#rows.get(id) as TokenRecord);
+  }
+
+  async count(): Promise<number> {
+    return this.#rows.size;
+  }
+
   async clear(): Promise<void> {
+    this.#sortedIds = null;
     this.#rows.clear();
     this.#activity.clear();
   }

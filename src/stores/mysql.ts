@@ -230,6 +230,23 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     return rows.map(toRecord);
   }
 
+  // A range scan of the primary key, in the table's collation: the same order `>` compares in.
+  async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
+    await this.#ready();
+    const from = afterId === null ? '' : 'WHERE id > ? ';
+    const rows = await this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` ${from}ORDER BY id LIMIT ?`, [
+      ...(afterId === null ? [] : [afterId]),
+      limit,
+    ]);
+    return rows.map(toRecord);
+  }
+
+  async count(): Promise<number> {
+    await this.#ready();
+    const [row] = await this.#query(`SELECT count(*) AS n FROM \`${this.#table}\``);
+    return Number(row?.n);
+  }
+
   async clear(): Promise<void> {
     await this.#ready();
     await this.#transaction(async (conn) => {

@@ -176,6 +176,26 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     return rows.map(toRecord);
   }
 
+  // A range scan of the primary key, in the column's collation: the same order `>` compares in.
+  async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
+    await this.#ready();
+    const { rows } =
+      afterId === null
+        ? await this.#pool.query(`SELECT ${SELECT_LIST} FROM "${this.#table}" ORDER BY id LIMIT $1`, [limit])
+        : await this.#pool.query(`SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE id > $1 ORDER BY id LIMIT $2`, [
+            afterId,
+            limit,
+          ]);
+    return rows.map(toRecord);
+  }
+
+  async count(): Promise<number> {
+    await this.#ready();
+    const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${this.#table}"`);
+    // count(*) is a bigint, which arrives as a string.
+    return Number(rows[0]?.n);
+  }
+
   async clear(): Promise<void> {
     await this.#ready();
     await this.#transaction(async (client) => {

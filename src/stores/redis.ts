@@ -43,6 +43,24 @@ return hashes`;
 
 const CLEAR_BATCH = 500;
 
+// One page in id order: the ids after ARGV[2] in the lexical set (`-` from the start, `(id` after
+// one) and their hashes, read at one instant. Like READ_INDEXED, it names token keys it builds.
+const READ_PAGE = `
+local ids = redis.call('ZRANGE', KEYS[1], ARGV[2], '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[3]))
+local hashes = {}
+for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
+return {ids, hashes}`;
+
+// Adds to the lexical set those of the given ids the id set still holds, atomically with that
+// check, so a token deleted while the order is rebuilt is not put back.
+const ADD_TO_ORDER = `
+local added = 0
+for _, id in ipairs(ARGV) do
+  if redis.call('SISMEMBER', KEYS[1], id) == 1 then added = added + redis.call('ZADD', KEYS[2], 0, id) end
+end
+return added`;
+const BACKFILL_BATCH = 1000;
+
 // Records activity only while the token exists, atomically with that check; ZADD GT keeps the
 // later time (and still adds a first one).
 const TOUCH = `
@@ -63,6 +81,18 @@ function fromHash(hash: Record<string, string>): TokenRecord | undefined {
   const record: Record<string, string | null> = {};
   for (const { field } of TOKEN_COLUMNS) record[field] = hash[field] ?? null;
   return record as unknown as TokenRecord;
+}
+
+/** The records of HGETALL answers read in a script (flat field, value lists); gone hashes are left out. */
+function recordsOf(hashes: readonly (readonly string[])[]): TokenRecord[] {
+  const records: TokenRecord[] = [];
+  for (const flat of hashes) {
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+    const record = fromHash(hash);
+    if (record) records.push(record);
+  }
+  return records;
 }
 
 class RedisBackend implements RecordBackend, RefreshLock {
@@ -108,6 +138,13 @@ class RedisBackend implements RecordBackend, RefreshLock {
   get #idsKey(): string {
     return `${this.#prefix}ids`;
   }
+  /**
+   * The same ids in a sorted set, every score 0, so they are ordered lexically and a page is a
+   * range read (ZRANGE BYLEX) of its own length: no call loads every id.
+   */
+  get #orderKey(): string {
+    return `${this.#prefix}ids:ordered`;
+  }
   /** Sorted sets of token ids scored by the time of their last use and last revocation. */
   #activityKey = (event: 'used' | 'revoked'): string => `${this.#prefix}activity:${event}`;
 
@@ -139,14 +176,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   /** The rows listed under one index key, in a single round trip. */
   async #readIndexed(indexKey: string): Promise<TokenRecord[]> {
     const hashes = (await this.#client.eval(READ_INDEXED, 1, indexKey, this.#tokenKey(''))) as string[][];
-    const records: TokenRecord[] = [];
-    for (const flat of hashes) {
-      const hash: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
-      const record = fromHash(hash);
-      if (record) records.push(record);
-    }
-    return records;
+    return recordsOf(hashes);
   }
 
   /** Runs one optimistic transaction at a time on the dedicated connection, retrying on conflict. */
@@ -218,6 +248,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         multi.del(this.#tokenKey(record.id));
         multi.hset(this.#tokenKey(record.id), toHash(record));
         multi.sadd(this.#idsKey, record.id);
+        multi.zadd(this.#orderKey, 0, record.id);
         for (const key of this.#indexKeysOf(record)) multi.sadd(key, record.id);
       }
       return checkExec(await multi.exec());
@@ -233,6 +264,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       if (previous) for (const key of this.#indexKeysOf(previous)) multi.srem(key, id);
       multi.del(this.#tokenKey(id));
       multi.srem(this.#idsKey, id);
+      multi.zrem(this.#orderKey, id);
       for (const event of EVENTS) multi.zrem(this.#activityKey(event), id);
       return checkExec(await multi.exec());
     });
@@ -246,6 +278,56 @@ class RedisBackend implements RecordBackend, RefreshLock {
     }
   }
 
+  // Each page is one script, so it is a consistent snapshot; between pages, writers go on (see
+  // RecordBackend.listPage). An id whose hash is gone (deleted by a version of this store that
+  // kept no lexical set) is skipped and the page topped up from further on.
+  async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
+    try {
+      if (afterId === null) await this.#completeOrder();
+      const records: TokenRecord[] = [];
+      for (let from = afterId === null ? '-' : `(${afterId}`; records.length < limit; ) {
+        const wanted = limit - records.length;
+        const [ids, hashes] = (await this.#client.eval(
+          READ_PAGE,
+          1,
+          this.#orderKey,
+          this.#tokenKey(''),
+          from,
+          wanted,
+        )) as [string[], string[][]];
+        records.push(...recordsOf(hashes));
+        if (ids.length < wanted) break;
+        from = `(${ids.at(-1)}`;
+      }
+      return records;
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
+  async count(): Promise<number> {
+    try {
+      return await this.#client.scard(this.#idsKey);
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
+  /**
+   * Adds to the lexical set the ids it lacks: tokens saved by a version of this store that kept
+   * only the id set. Two O(1) counts when nothing is missing; else one SSCAN of the id set, in batches.
+   */
+  async #completeOrder(): Promise<void> {
+    const [ids, ordered] = await Promise.all([this.#client.scard(this.#idsKey), this.#client.zcard(this.#orderKey)]);
+    if (ordered >= ids) return;
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#client.sscan(this.#idsKey, cursor, 'COUNT', BACKFILL_BATCH);
+      if (batch.length > 0) await this.#client.eval(ADD_TO_ORDER, 2, this.#idsKey, this.#orderKey, ...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   // Batches, each token removed whole: one MULTI over every key of a large store would outlast
   // the command timeout (100k tokens are ~500k keys).
   async clear(): Promise<void> {
@@ -254,6 +336,9 @@ class RedisBackend implements RecordBackend, RefreshLock {
       await this.#serial(async () => {
         const ids = (await tx.srandmember(this.#idsKey, CLEAR_BATCH)) as string[];
         if (ids.length === 0) {
+          // Ids an earlier version deleted from the id set only. A save racing this loses its
+          // place in the ordered set, and the next walk puts it back (see #completeOrder).
+          await tx.del(this.#orderKey);
           done = true;
           return true;
         }
@@ -263,6 +348,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         for (const record of records) for (const key of this.#indexKeysOf(record)) multi.srem(key, record.id);
         multi.del(...ids.map(this.#tokenKey));
         multi.srem(this.#idsKey, ...ids);
+        multi.zrem(this.#orderKey, ...ids);
         for (const event of EVENTS) multi.zrem(this.#activityKey(event), ...ids);
         return checkExec(await multi.exec());
       });
@@ -342,8 +428,9 @@ function checkExec(results: [Error | null, unknown][] | null): boolean {
 }
 
 /**
- * Tokens in Redis (ioredis): one hash per token, a set of ids and an index set per lookup
- * value, so no call ever scans the keyspace; token activity in two sorted sets (Redis 6.2+). Saves are optimistic transactions (WATCH/MULTI)
+ * Tokens in Redis (ioredis): one hash per token, a set of ids (also kept as a lexically sorted
+ * set, for paged reads) and an index set per lookup value, so no call ever scans the keyspace;
+ * token activity in two sorted sets (Redis 6.2+). Saves are optimistic transactions (WATCH/MULTI)
  * retried on conflict, so processes sharing the server never write a duplicate; commands have
  * bounded timeouts; and a {@link RefreshLock} on `SET NX PX` with a lease.
  *

@@ -41,6 +41,9 @@ class SQLiteBackend implements RecordBackend {
   readonly #ownsDb: boolean;
   readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<[string], TokenRecord>>;
   readonly #list: BetterSqlite3.Statement<[], TokenRecord>;
+  readonly #firstPage: BetterSqlite3.Statement<[number], TokenRecord>;
+  readonly #nextPage: BetterSqlite3.Statement<[string, number], TokenRecord>;
+  readonly #count: BetterSqlite3.Statement<[], { n: number }>;
   readonly #insert: BetterSqlite3.Statement<[TokenRecord]>;
   readonly #update: BetterSqlite3.Statement<[TokenRecord]>;
   readonly #delete: BetterSqlite3.Statement<[string]>;
@@ -66,6 +69,10 @@ class SQLiteBackend implements RecordBackend {
       LOOKUPS.map((field) => [field, this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE ${columnOf(field)} = ?`)]),
     );
     this.#list = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} ORDER BY rowid`);
+    // A range scan of the primary key's index: a page costs its own rows, wherever it starts.
+    this.#firstPage = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} ORDER BY id LIMIT ?`);
+    this.#nextPage = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE id > ? ORDER BY id LIMIT ?`);
+    this.#count = this.#db.prepare(`SELECT count(*) AS n FROM ${q}`);
     this.#insert = this.#db.prepare(`INSERT INTO ${q} (${COLUMN_LIST}) VALUES (${PARAM_LIST})`);
     this.#update = this.#db.prepare(`UPDATE ${q} SET ${SET_LIST} WHERE id = @id`);
     this.#delete = this.#db.prepare(`DELETE FROM ${q} WHERE id = ?`);
@@ -172,6 +179,14 @@ class SQLiteBackend implements RecordBackend {
 
   async list(): Promise<readonly TokenRecord[]> {
     return this.#list.all();
+  }
+
+  async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
+    return afterId === null ? this.#firstPage.all(limit) : this.#nextPage.all(afterId, limit);
+  }
+
+  async count(): Promise<number> {
+    return (this.#count.get() as { n: number }).n;
   }
 
   async clear(): Promise<void> {

@@ -57,8 +57,9 @@ const HOSTILE_VALUES = [
 /**
  * Registers the TokenStore conformance suite with your test runner: every rule of the
  * contract (matching order, upsert without duplicates, users kept apart, fresh ids, typed
- * errors), concurrency, hostile input that must round-trip exactly, and token activity for
- * stores that track it (skipped, with the reason shown, for stores that do not).
+ * errors), concurrency, hostile input that must round-trip exactly, and token activity, bulk
+ * `saveTokens` and paged reads (`getTokensPage`, `countTokens`) for stores that offer them
+ * (skipped, with the reason shown, for stores that do not).
  *
  * @example
  * ```ts
@@ -100,6 +101,27 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
     (store): store is TrackingStore => hasActivityTracking(store),
     'does not track token activity (hasActivityTracking is false)',
   );
+  type PagedStore = TokenStore<TokenLike> & {
+    getTokensPage(after: string | null, limit: number): Promise<TokenLike[]>;
+    countTokens(): Promise<number>;
+  };
+  const withPagedStore = withStoreThat(
+    (store): store is PagedStore =>
+      typeof (store as Partial<PagedStore>).getTokensPage === 'function' &&
+      typeof (store as Partial<PagedStore>).countTokens === 'function',
+    'has no paged reads (getTokensPage and countTokens)',
+  );
+  /** Every page of a walk from the start, `limit` tokens at a time, up to the empty page that ends it. */
+  const walk = async (store: PagedStore, limit: number): Promise<TokenLike[][]> => {
+    const pages: TokenLike[][] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await store.getTokensPage(after, limit);
+      if (page.length === 0) return pages;
+      pages.push(page);
+      after = page.at(-1)?.getId() ?? null;
+      assert.ok(pages.length <= 1000, 'the walk does not end');
+    }
+  };
   type BulkStore = TokenStore<TokenLike> & { saveTokens(tokens: readonly TokenLike[]): Promise<void> };
   const withBulkStore = withStoreThat(
     (store): store is BulkStore => typeof (store as Partial<BulkStore>).saveTokens === 'function',
@@ -760,6 +782,102 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
           assert.equal(found?.getAccessToken(), '1000.again.2050');
           assert.equal(found?.getRefreshToken(), '1000.refresh.60');
           sameRecord(await byId(store, tokens[1999]?.getId() ?? null), tokens[1999] as TokenLike);
+        }),
+      );
+    });
+
+    describe('paged reads (stores that offer them)', () => {
+      it(
+        'walks every token once, in id order, in pages of at most the limit; countTokens agrees',
+        withPagedStore(async (store) => {
+          assert.deepEqual(await store.getTokensPage(null, 10), []);
+          assert.equal(await store.countTokens(), 0);
+          // Fresh ids are ten digits, which every collation orders as JavaScript does.
+          const saved = Array.from({ length: 25 }, (_, i) => full(i));
+          for (const token of saved) await store.saveToken(token);
+          const all = await store.getTokens();
+
+          const pages = await walk(store, 7);
+          assert.deepEqual(
+            pages.map((page) => page.length),
+            [7, 7, 7, 4],
+          );
+          const walked = pages.flat();
+          const ids = walked.map((token) => token.getId() as string);
+          assert.deepEqual(ids, [...ids].sort(), 'in id order');
+          assert.equal(new Set(ids).size, 25, 'each token once');
+          assert.deepEqual([...ids].sort(), all.map((token) => token.getId()).sort(), 'the same tokens as getTokens');
+          for (const token of walked) {
+            assert.equal(token.constructor, all[0]?.constructor, 'tokens of the class getTokens gives');
+            sameRecord(token, saved.find((s) => s.getId() === token.getId()) as TokenLike);
+          }
+          assert.deepEqual(await store.getTokensPage(ids.at(-1) as string, 7), [], 'nothing after the last id');
+          assert.deepEqual(
+            (await store.getTokensPage(null, 100)).map((token) => token.getId()),
+            ids,
+            'one page when the limit allows',
+          );
+          assert.equal(await store.countTokens(), 25);
+        }),
+      );
+
+      it(
+        'continues after an id that is not stored, so a walk survives the deletion of a page end',
+        withPagedStore(async (store) => {
+          for (let i = 0; i < 10; i++) await store.saveToken(full(i));
+          const ids = (await walk(store, 10)).flat().map((token) => token.getId() as string);
+          const [first] = await walk(store, 4);
+          const end = first?.at(-1)?.getId() as string;
+          assert.equal(end, ids[3]);
+          await store.deleteToken(end);
+          const next = await store.getTokensPage(end, 4);
+          assert.deepEqual(
+            next.map((token) => token.getId()),
+            ids.slice(4, 8),
+          );
+          assert.deepEqual(
+            (await store.getTokensPage('0', 3)).map((token) => token.getId()),
+            ids.slice(0, 3),
+            'after an id below every stored one',
+          );
+          assert.deepEqual(await store.getTokensPage('zzzz', 3), [], 'after an id above every stored one');
+          assert.equal(await store.countTokens(), 9);
+        }),
+      );
+
+      it(
+        'sees saves and deletions made after a walk started, on pages not yet read',
+        withPagedStore(async (store) => {
+          const tokens = Array.from({ length: 6 }, (_, i) => full(i));
+          for (const token of tokens) await store.saveToken(token);
+          const ids = (await walk(store, 6)).flat().map((token) => token.getId() as string);
+          const [first] = await walk(store, 2);
+          await store.deleteToken(ids[4] as string);
+          const changed = full(999, { id: ids[5] as string, userName: null, accessToken: '1000.access.changed' });
+          await store.saveToken(changed);
+          const rest = (await store.getTokensPage(first?.at(-1)?.getId() as string, 10)).map((token) => [
+            token.getId(),
+            token.getAccessToken(),
+          ]);
+          const stored = (id: string) => tokens.find((token) => token.getId() === id)?.getAccessToken();
+          assert.deepEqual(rest, [
+            [ids[2], stored(ids[2] as string)],
+            [ids[3], stored(ids[3] as string)],
+            [ids[5], '1000.access.changed'],
+          ]);
+        }),
+      );
+
+      it(
+        'rejects an id that is neither null nor a non-empty string, and a limit that is not a positive integer',
+        withPagedStore(async (store) => {
+          await store.saveToken(full(1));
+          for (const bad of ['', 42, {}, undefined]) {
+            await assertStoreError(store.getTokensPage(bad as never, 5), TokenStoreErrorCode.INVALID_ID);
+          }
+          for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null]) {
+            await assert.rejects(store.getTokensPage(null, bad as never), TypeError, `limit ${String(bad)}`);
+          }
         }),
       );
     });

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { hasActivityTracking, type OpenedStore, type TokenActivity, type TokenLike } from '../../index.js';
-import { CommandFailed, UsageError } from '../cli-errors.js';
+import { hasActivityTracking } from '../../index.js';
+import { UsageError } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
 import { defineCommand } from '../command.js';
-import { copyActivity, saveEvery } from '../copy-tokens.js';
-import { NO_PROGRESS, type Progress, progressBar } from '../progress-bar.js';
+import { type CopyResult, copyPages, readInPages } from '../copy-tokens.js';
+import { progressBar } from '../progress-bar.js';
 import { maskStoreUrl, storeFileOf, withStore } from '../store-url.js';
 import { plural } from '../text-format.js';
 
@@ -22,8 +22,11 @@ export const migrateCommand = defineCommand({
   help: `Usage: zoho-tokens migrate --from URL --to URL [--progress | --no-progress]
 
 Copies every token of the --from store into the --to store. Each token keeps its id and is saved
-with the store's upsert rules, so running it again updates instead of duplicating. Afterwards it
-checks that the target holds every source id and prints both counts; a missing id exits 1.
+with the store's upsert rules, so running it again updates instead of duplicating. The source is
+read 1,000 tokens at a time in id order, each page saved before the next is read, so memory stays
+flat whatever its size; a token saved into the source meanwhile may or may not be copied.
+Afterwards it checks that the target holds every source id and prints both counts; a missing id
+exits 1.
 Tokens of a user the target already holds under another id update that token instead.
 When both stores track activity, each token's last use and revocation are copied too.
 With ZOHO_TOKEN_KEY set, both stores are opened with that keyring: tokens are read decrypted
@@ -52,55 +55,20 @@ Options:
     const showProgress = values.progress ?? (values['no-progress'] ? false : io.isTTY);
     const started = performance.now();
     const progressFor = showProgress ? (total: number) => progressBar(io.stderr, 'migrate', total) : null;
-    // The source is read whole before the target opens, so a failure names the store it happened in.
     const result = await withStore(from, io, async (source) => {
-      const tokens = await source.getTokens();
+      // The count and first page (or, without paged reads, every token) are read before the
+      // target opens, so a source that cannot be read is named as such; the rest as the copy goes.
+      const pages = await readInPages(source);
       const activity = hasActivityTracking(source) ? await source.getActivity() : null;
-      return withStore(to, io, (target) => copyInto(target, tokens, activity, progressFor));
+      return withStore(to, io, (target) =>
+        copyPages(pages, target, activity, { progressFor, sourceName: maskStoreUrl(from) }),
+      );
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });
     return result.missing.length === 0 ? 0 : 1;
   },
 });
-
-interface CopyResult {
-  copied: number;
-  /** Tokens whose last use or revocation was copied; null when a store does not track activity. */
-  withActivity: number | null;
-  targetCount: number;
-  /** Source ids the target does not hold after the copy. */
-  missing: string[];
-}
-
-async function copyInto(
-  target: OpenedStore,
-  tokens: readonly TokenLike[],
-  activity: readonly TokenActivity[] | null,
-  progressFor: ((total: number) => Progress) | null,
-): Promise<CopyResult> {
-  const sourceIds = tokens.map((token) => token.getId()).filter((id): id is string => id !== null);
-  const progress = progressFor?.(tokens.length) ?? NO_PROGRESS;
-  let copied = 0;
-  try {
-    await saveEvery(target, tokens, {
-      onProgress: (saved) => {
-        copied = saved;
-        progress.update(saved);
-      },
-    });
-  } catch (error) {
-    throw new CommandFailed(
-      `copied ${copied} of ${plural(tokens.length, 'token')}, then the copy failed; running migrate again resumes it`,
-      { cause: error },
-    );
-  } finally {
-    progress.finish(copied);
-  }
-  const held = new Set((await target.getTokens()).map((token) => token.getId()));
-  const withActivity = activity === null ? null : await copyActivity(activity, target, held);
-  return { copied, withActivity, targetCount: held.size, missing: sourceIds.filter((id) => !held.has(id)) };
-}
 
 function report(io: CliIo, result: CopyResult & { from: string; to: string; seconds: string }): void {
   io.stdout.write(
