@@ -115,7 +115,7 @@ async function benchOfficial(dir: string, n: number, log: (line: string) => void
 
 /**
  * Runs the FileStore benchmark and returns its markdown section, with the issue's targets
- * checked: findToken ≥ 500k ops/s from the index, saveToken ≥ 1k/s with fsync.
+ * checked: findToken ≥ 500k ops/s from the index, saveToken ≥ 1k/s with fsync, awaited one at a time.
  *
  * @example
  * ```ts
@@ -139,7 +139,7 @@ export async function benchFileStore(log: (line: string) => void): Promise<strin
     '',
     '## FileStore: operations per second',
     '',
-    `Every save is durable when it resolves (temporary file, fsync, rename, folder fsync). "${IN_FLIGHT} in flight": concurrent saves share one write (group commit). The official FileStore reads the whole CSV on every call and writes it in place without fsync.`,
+    `Every save is durable when it resolves: one checksummed journal record and one fdatasync; the journal is compacted into the file (temporary file, fsync, rename, folder fsync) once it outgrows the file, roughly once per N saves. "${IN_FLIGHT} in flight": concurrent saves share one record (group commit). The official FileStore reads the whole CSV on every call and writes it in place without fsync.`,
     '',
     `| store | N | findToken by user | saveToken, one at a time | saveToken, ${IN_FLIGHT} in flight | findToken × official |`,
     '|---|---:|---:|---:|---:|---:|',
@@ -153,13 +153,13 @@ export async function benchFileStore(log: (line: string) => void): Promise<strin
   }
   const ours = rows.filter((row) => row.store === 'FileStore');
   const slowestFind = Math.min(...ours.map((row) => row.find));
-  const slowestSave = Math.min(...ours.map((row) => row.saveConcurrent ?? 0));
+  const slowestSave = Math.min(...ours.map((row) => row.saveOne));
   out.push('', '| target | measured (slowest N) | met |', '|---|---|---|');
   out.push(
     `| FileStore findToken ≥ 500k ops/s | ${fmt(slowestFind)}/s | ${slowestFind >= 500_000 ? 'yes' : '**no**'} |`,
   );
   out.push(
-    `| FileStore saveToken ≥ 1k/s with fsync (${IN_FLIGHT} in flight) | ${fmt(slowestSave)}/s | ${slowestSave >= 1_000 ? 'yes' : '**no**'} |`,
+    `| FileStore saveToken ≥ 1k/s with fsync, one at a time | ${fmt(slowestSave)}/s | ${slowestSave >= 1_000 ? 'yes' : '**no**'} |`,
   );
   return out.join('\n');
 }

@@ -34,12 +34,13 @@ const open = (kind: Kind, path: string): TokenStore & { close(): Promise<void> }
 /**
  * Starts a writer, kills it at a random moment and returns the users it reported saved. Half the
  * runs arm the kill when the writer is ready (hitting start-up and the first write), half at its
- * first resolved save (hitting steady writing: temporary file, fsync, backup link, rename).
+ * first resolved save (hitting steady writing: journal appends and fdatasync; with
+ * `file-compacting`, compactions: temporary file, fsync, backup link, rename, journal removal).
  */
-function crashOnce(kind: Kind, path: string, tag: string): Promise<string[]> {
+function crashOnce(writerKind: Kind | 'file-compacting', path: string, tag: string): Promise<string[]> {
   const armAtFirstSave = Math.random() < 0.5;
   return new Promise((resolve, reject) => {
-    const writer = spawn(process.execPath, [child.file, 'crash', kind, path, tag], {
+    const writer = spawn(process.execPath, [child.file, 'crash', writerKind, path, tag], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -62,17 +63,20 @@ function crashOnce(kind: Kind, path: string, tag: string): Promise<string[]> {
   });
 }
 
-async function runMany(kind: Kind): Promise<{ runs: number; saves: number; runsWithSaves: number }> {
+async function runMany(kind: Kind): Promise<{ saves: number; runsWithSaves: number; journals: number }> {
   let next = 0;
   let saves = 0;
   let runsWithSaves = 0;
+  let journals = 0;
   const worker = async () => {
     while (next < RUNS) {
       const n = next++;
       const path = join(dir, `${kind}-${n}.${kind === 'file' ? 'json' : 'db'}`);
-      const saved = await crashOnce(kind, path, `${kind}${n}`);
+      // Every other file writer compacts after each save, so kills also land inside compactions.
+      const saved = await crashOnce(kind === 'file' && n % 2 === 1 ? 'file-compacting' : kind, path, `${kind}${n}`);
       saves += saved.length;
       if (saved.length > 0) runsWithSaves++;
+      if (existsSync(`${path}.journal`)) journals++;
       const store = open(kind, path);
       try {
         const held = new Set((await store.getTokens()).map((token) => token.getUserSignature()?.getName()));
@@ -94,18 +98,21 @@ async function runMany(kind: Kind): Promise<{ runs: number; saves: number; runsW
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
-  return { runs: RUNS, saves, runsWithSaves };
+  return { saves, runsWithSaves, journals };
 }
 
 describe('crash safety under kill -9', () => {
   for (const kind of ['file', 'sqlite'] as const) {
     it(`${kind}: ${RUNS} writers killed at random points lose no resolved save and leave a readable store`, async () => {
-      const { saves, runsWithSaves } = await runMany(kind);
+      const { saves, runsWithSaves, journals } = await runMany(kind);
+      const left = kind === 'file' ? `, ${journals} left a journal to recover` : '';
       console.log(
-        `# ${kind}: ${RUNS} kills, ${saves} resolved saves checked, ${runsWithSaves} runs killed after ≥ 1 save`,
+        `# ${kind}: ${RUNS} kills, ${saves} resolved saves checked, ${runsWithSaves} runs killed after ≥ 1 save${left}`,
       );
       // The kills must land while writes are going on, not only before the first one.
       assert.ok(runsWithSaves >= RUNS / 2, `only ${runsWithSaves} of ${RUNS} runs were killed after a save`);
+      // And a FileStore must be reopened from a journal, not only from a compacted file.
+      if (kind === 'file') assert.ok(journals >= RUNS / 4, `only ${journals} of ${RUNS} runs left a journal`);
     });
   }
 });

@@ -342,6 +342,28 @@ describe('FileStore locks', () => {
     );
   });
 
+  it('lets one breaker at a time remove a stale lock, and ages out a breaker that died at it', async () => {
+    const path = newFile();
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => dead.on('exit', done));
+    writeFileSync(`${path}.lock`, lockOf(dead.pid as number));
+    // Another process is removing the dead holder's lock right now.
+    writeFileSync(`${path}.lock.break`, lockOf(process.pid));
+    const store = new FileStore({ path, lockTimeoutMs: 150, lockStaleMs: 1_000 });
+    await assert.rejects(store.saveToken(token(1)), isCode('LOCK_TIMEOUT'));
+    assert.ok(existsSync(`${path}.lock`), 'the stale lock waits for the breaker');
+    // That breaker died there: its file ages out like a lock.
+    const past = new Date(Date.now() - 5_000);
+    utimesSync(`${path}.lock.break`, past, past);
+    await store.saveToken(token(1));
+    await store.close();
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith(`${basename(path)}.lock`)),
+      [],
+    );
+  });
+
   it('offers a refresh lock across instances, with LOCK_TIMEOUT, freed by its holder', async () => {
     const path = newFile();
     const [holder, waiter] = [new FileStore({ path }), new FileStore({ path, lockTimeoutMs: 200 })];
@@ -394,5 +416,181 @@ describe('FileStore locks', () => {
     const seen = await b.withRefreshLock('u1', () => b.findToken(new OAuthToken({ userName: 'u1@zylker.com' })));
     assert.equal(seen?.getAccessToken(), 'refreshed');
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('FileStore journal', () => {
+  const journalOf = (path: string) => `${path}.journal`;
+  /** The journal's records, each checked against its own checksum. */
+  const recordsIn = (path: string) => {
+    const [head, ...lines] = readFileSync(journalOf(path), 'utf8').split('\n');
+    assert.equal(lines.pop(), '', 'the journal ends with a whole record');
+    return {
+      head: JSON.parse(head as string),
+      records: lines.map((line) => {
+        const json = line.slice(65);
+        assert.equal(line.slice(0, 64), createHash('sha256').update(json).digest('hex'));
+        return JSON.parse(json);
+      }),
+    };
+  };
+  const checksumOf = (path: string) => JSON.parse(readFileSync(path, 'utf8')).checksum;
+
+  it('appends each save as one checksummed record, leaves the file as it is, and compacts on close', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    const file = readFileSync(path);
+    await store.saveToken(token(2));
+    await store.deleteToken((await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' })))?.getId() as string);
+    assert.deepEqual(readFileSync(path), file, 'saves after the first leave the file alone');
+    assert.equal(statSync(journalOf(path)).mode & 0o777, 0o600);
+    const { head, records } = recordsIn(path);
+    assert.deepEqual(head, { format: 'zoho-token-store/journal', version: 1, base: checksumOf(path) });
+    assert.equal(records.length, 2);
+    assert.equal(records[0].put[0][1], 'u2@zylker.com');
+    assert.equal(records[1].remove.length, 1);
+    // Another instance, as another process would, reads the file and the journal.
+    assert.deepEqual(await usersIn(path), ['u2@zylker.com']);
+    await store.close();
+    assert.ok(!existsSync(journalOf(path)), 'closing folds the journal into the file');
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).payload.tokens.length, 1);
+    assert.deepEqual(readFileSync(`${path}.bak`), file, 'the file before the compaction is the backup');
+    assert.deepEqual(await usersIn(path), ['u2@zylker.com']);
+  });
+
+  it('sees another instance’s appends as they come, without a write of its own', async () => {
+    const path = newFile();
+    const [writer, reader] = [new FileStore({ path }), new FileStore({ path })];
+    await writer.saveToken(token(1));
+    assert.equal((await reader.getTokens()).length, 1);
+    for (let n = 2; n <= 5; n++) {
+      await writer.saveToken(token(n));
+      await new Promise((r) => setTimeout(r, 2)); // past the reader's recheck interval
+      const found = await reader.findToken(new OAuthToken({ userName: `u${n}@zylker.com` }));
+      assert.equal(found?.getAccessToken(), `a${n}`);
+    }
+    await writer.saveToken(token(3, { accessToken: 'changed' }));
+    await new Promise((r) => setTimeout(r, 2));
+    assert.equal((await reader.findToken(new OAuthToken({ userName: 'u3@zylker.com' })))?.getAccessToken(), 'changed');
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('drops a torn last record (a save that never resolved), and the next save writes over it', async () => {
+    for (const tear of ['cut short', 'bad checksum'] as const) {
+      const path = newFile();
+      const store = new FileStore({ path });
+      await store.saveToken(token(1));
+      await store.saveToken(token(2));
+      // What a writer killed mid-append leaves: part of a record, or a whole line whose bytes did not all reach the disk.
+      const line = readFileSync(journalOf(path), 'utf8').split('\n').at(-2) as string;
+      const torn = tear === 'cut short' ? line.slice(0, 100) : `${line.slice(0, 70)}X${line.slice(71)}\n`;
+      writeFileSync(journalOf(path), torn, { flag: 'a' });
+      assert.deepEqual(await usersIn(path), ['u1@zylker.com', 'u2@zylker.com']);
+      const next = new FileStore({ path });
+      await next.saveToken(token(3));
+      assert.equal(recordsIn(path).records.length, 2, `${tear}: the torn record is gone, the new one whole`);
+      assert.deepEqual(await usersIn(path), ['u1@zylker.com', 'u2@zylker.com', 'u3@zylker.com']);
+      await Promise.all([store.close(), next.close()]);
+    }
+  });
+
+  it('fails with CORRUPT_DATA naming the journal when a record with others after it is damaged, and overwrites nothing', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    for (let n = 1; n <= 4; n++) await store.saveToken(token(n));
+    const journal = readFileSync(journalOf(path), 'utf8');
+    const damaged = journal.replace('"a3"', '"a8"');
+    assert.notEqual(damaged, journal);
+    writeFileSync(journalOf(path), damaged);
+    const file = readFileSync(path);
+    const reader = new FileStore({ path });
+    let offset = -1;
+    await assert.rejects(reader.findToken(new OAuthToken({ userName: 'u1@zylker.com' })), (error: unknown) => {
+      assert.ok(isCode('CORRUPT_DATA', journalOf(path))(error));
+      offset = Number(/record at byte (\d+)/.exec((error as Error).message)?.[1]);
+      return true;
+    });
+    await assert.rejects(reader.getTokens(), isCode('CORRUPT_DATA', journalOf(path)));
+    await assert.rejects(reader.saveToken(token(5)), isCode('CORRUPT_DATA', journalOf(path)));
+    await assert.rejects(store.saveToken(token(5)), isCode('CORRUPT_DATA', journalOf(path)), 'the writer too');
+    await Promise.all([reader.close(), store.close()]);
+    assert.equal(readFileSync(journalOf(path), 'utf8'), damaged, 'the journal is left for inspection');
+    assert.deepEqual(readFileSync(path), file);
+    // The documented recovery: cut the journal at the damaged record, keeping those before it.
+    assert.equal(offset, Buffer.byteLength(journal.split('\n').slice(0, 2).join('\n')) + 1);
+    truncateSync(journalOf(path), offset);
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com', 'u2@zylker.com']);
+  });
+
+  it('ignores a journal a compaction left behind (killed after its rename), then replaces it', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    await store.deleteToken((await store.findToken(new OAuthToken({ userName: 'u1@zylker.com' })))?.getId() as string);
+    await store.saveToken(token(1, { accessToken: 'again' }));
+    const journal = readFileSync(journalOf(path));
+    await store.close();
+    // The compaction renamed its file into place and was killed before removing the journal.
+    writeFileSync(journalOf(path), journal, { mode: 0o600 });
+    const reopened = new FileStore({ path });
+    const tokens = await reopened.getTokens();
+    assert.deepEqual(tokens.map((t) => t.getAccessToken()).sort(), ['a2', 'again']);
+    await reopened.saveToken(token(3));
+    assert.equal(recordsIn(path).head.base, checksumOf(path), 'a fresh journal for the current file');
+    assert.equal(recordsIn(path).records.length, 1);
+    await reopened.close();
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com', 'u2@zylker.com', 'u3@zylker.com']);
+  });
+
+  it('compacts once the journal outgrows the file, so it stays bounded, with the backup one compaction old', async () => {
+    const path = newFile();
+    assert.throws(() => new FileStore({ path, compactAfterBytes: 0 }), TypeError);
+    const store = new FileStore({ path, compactAfterBytes: 4 * 1024 });
+    await store.saveToken(token(1));
+    let compactions = 0;
+    let previous = readFileSync(path);
+    for (let n = 0; n < 120; n++) {
+      await store.saveToken(token(1, { accessToken: `a1.${n}` }));
+      const now = readFileSync(path);
+      if (!now.equals(previous)) {
+        compactions++;
+        assert.deepEqual(readFileSync(`${path}.bak`), previous);
+        previous = now;
+      }
+      assert.ok(!existsSync(journalOf(path)) || statSync(journalOf(path)).size <= 4 * 1024 + 1024);
+    }
+    assert.ok(compactions >= 3, `${compactions} compactions`);
+    const reader = new FileStore({ path });
+    assert.equal((await reader.findToken(new OAuthToken({ userName: 'u1@zylker.com' })))?.getAccessToken(), 'a1.119');
+    assert.equal((await reader.getTokens()).length, 1);
+    await Promise.all([store.close(), reader.close()]);
+  });
+
+  it('a failed append (EFBIG) leaves the journal as it was and the store usable', async () => {
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    const journal = readFileSync(journalOf(path));
+    // 20 KiB of room for the journal, as the 64 KiB limit leaves: the 200 kB record is cut short.
+    const { stdout } = await run('bash', [
+      '-c',
+      `ulimit -f 64 && exec "${process.execPath}" "$@"`,
+      'bash',
+      child.file,
+      'big',
+      path,
+      String(200_000),
+    ]);
+    const outcome = JSON.parse(stdout);
+    assert.equal(outcome.saved, false);
+    assert.equal(outcome.cause, 'EFBIG');
+    assert.ok(outcome.message.includes(journalOf(path)));
+    assert.deepEqual(readFileSync(journalOf(path)), journal, 'no partial record stays behind');
+    await store.saveToken(token(3));
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com', 'u2@zylker.com', 'u3@zylker.com']);
+    await store.close();
   });
 });

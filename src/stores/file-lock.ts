@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { link, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
@@ -30,8 +31,9 @@ let takeovers = 0;
 /**
  * A lock between processes: a file created with O_EXCL, holding the owner's pid, host and a
  * random nonce. A lock whose owner is a dead process on this host is taken over at once; any
- * other after `staleMs` without renewal. Taking over renames the stale file aside and checks it
- * was the one judged stale, so two processes breaking the same lock cannot both win.
+ * other after `staleMs` without renewal. Processes that find it stale take turns through
+ * `<path>.break` to remove it, each looking again in its turn, so none can remove the fresh
+ * lock another has just taken.
  *
  * @example
  * ```ts
@@ -54,8 +56,8 @@ export class FileLock {
     const content = JSON.stringify({ pid: process.pid, host: HOST, nonce: randomUUID(), at: Date.now() });
     const deadline = Date.now() + this.#options.timeoutMs;
     for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
-      if (await this.#tryCreate(content)) return this.#held(content);
-      if (await this.#takeOverIfStale()) continue;
+      if (this.#tryCreate(this.#path, content)) return this.#held(content);
+      if (await this.#takeOverIfStale(content)) continue;
       if (Date.now() > deadline) {
         throw new TokenStoreError(
           TokenStoreErrorCode.LOCK_TIMEOUT,
@@ -66,49 +68,74 @@ export class FileLock {
     }
   }
 
-  async #tryCreate(content: string): Promise<boolean> {
-    let handle: Awaited<ReturnType<typeof open>>;
+  // Taking and releasing the lock use the synchronous calls: each is a few microseconds, while a
+  // round trip through libuv's thread pool costs tens, and a save takes and releases it every time.
+  #tryCreate(path: string, content: string): boolean {
+    let fd: number;
     try {
-      handle = await open(this.#path, 'wx', 0o600);
+      fd = openSync(path, 'wx', 0o600);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
     try {
-      await handle.writeFile(content);
+      writeSync(fd, content);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     return true;
   }
 
-  /** True when a stale lock was moved aside (the caller then tries again at once). */
-  async #takeOverIfStale(): Promise<boolean> {
-    let judged: { ino: bigint; content: string };
+  /** A lock file's inode, mtime and content now, or null when there is none. */
+  #look(path = this.#path): { ino: bigint; mtimeMs: number; content: string } | null {
+    let fd: number;
     try {
-      const [info, content] = await Promise.all([stat(this.#path, { bigint: true }), readFile(this.#path, 'utf8')]);
-      if (!this.#isStale(content, Number(info.mtimeMs))) return false;
-      judged = { ino: info.ino, content };
+      fd = openSync(path, 'r');
     } catch (error) {
-      // Released between our create and our look: try again at once.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    const aside = `${this.#path}.stale-${process.pid}-${++takeovers}`;
     try {
+      const info = fstatSync(fd, { bigint: true });
+      return { ino: info.ino, mtimeMs: Number(info.mtimeMs), content: readFileSync(fd, 'utf8') };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * True when the lock is free to try again (released, or a stale one removed). Breakers take
+   * turns through `<path>.break`, and the one whose turn it is looks again: without that, one
+   * could move aside the fresh lock another breaker had just created.
+   */
+  async #takeOverIfStale(content: string): Promise<boolean> {
+    const judged = this.#look();
+    if (judged === null) return true;
+    if (!this.#isStale(judged.content, judged.mtimeMs)) return false;
+    const breaker = `${this.#path}.break`;
+    if (!this.#tryCreate(breaker, content)) {
+      // Another breaker is at work for a moment; one that died there is judged like a holder.
+      const other = this.#look(breaker);
+      if (other && this.#isStale(other.content, other.mtimeMs)) await unlink(breaker).catch(() => undefined);
+      return false;
+    }
+    try {
+      const now = this.#look();
+      if (now === null) return true;
+      if (now.ino !== judged.ino || now.content !== judged.content) return false;
+      const aside = `${this.#path}.stale-${process.pid}-${++takeovers}`;
       await rename(this.#path, aside);
+      const moved = await stat(aside, { bigint: true });
+      // A holder that was only slow may have released it, and a new one taken it, since our look.
+      if (moved.ino !== judged.ino) await link(aside, this.#path).catch(() => undefined);
+      await unlink(aside);
+      return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
       throw error;
+    } finally {
+      await unlink(breaker).catch(() => undefined);
     }
-    const moved = await stat(aside, { bigint: true });
-    const movedContent = await readFile(aside, 'utf8');
-    if (moved.ino !== judged.ino || movedContent !== judged.content) {
-      // Another process took over first and we moved its fresh lock: put it back.
-      await link(aside, this.#path).catch(() => undefined);
-    }
-    await unlink(aside).catch(() => undefined);
-    return true;
   }
 
   #isStale(content: string, mtimeMs: number): boolean {
@@ -124,7 +151,13 @@ export class FileLock {
 
   #held(content: string): HeldLock {
     const path = this.#path;
-    const ours = async () => (await readFile(path, 'utf8').catch(() => null)) === content;
+    const ours = () => {
+      try {
+        return readFileSync(path, 'utf8') === content;
+      } catch {
+        return false;
+      }
+    };
     let keepAlive: NodeJS.Timeout | undefined;
     if (this.#options.keepAlive) {
       keepAlive = setInterval(() => {
@@ -134,10 +167,15 @@ export class FileLock {
       keepAlive.unref();
     }
     return {
-      stillHeld: ours,
+      stillHeld: async () => ours(),
       async release() {
         clearInterval(keepAlive);
-        if (await ours()) await unlink(path).catch(() => undefined);
+        if (!ours()) return;
+        try {
+          unlinkSync(path);
+        } catch {
+          // Already gone: taken over as stale and released by its new holder.
+        }
       },
     };
   }

@@ -14,7 +14,7 @@ const MARK: Readonly<Record<Outcome, string>> = { ok: '✓', warn: '!', fail: '�
 /** Files a store keeps beside its main file that hold tokens too, by URL scheme. */
 const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
   sqlite: ['-wal', '-shm', '-journal'],
-  file: ['.bak'],
+  file: ['.bak', '.journal'],
 };
 
 const KEY_ERRORS: ReadonlySet<string> = new Set([
@@ -47,7 +47,7 @@ export const doctorCommand = defineCommand({
 
 Checks, one line each (✓ passed, ! warning, ✗ failed):
   - for sqlite: and file: stores, that the file exists and only its owner can read it (0600),
-    and the same of the files beside it that hold tokens too (-wal, -shm, .bak);
+    and the same of the files beside it that hold tokens too (-wal, -shm, .bak, .journal);
   - the store opens and answers (connectivity), and how many tokens it holds;
   - its schema is usable: a token is read back by its id;
   - when ZOHO_TOKEN_KEY is set, that it is a valid keyring and decrypts every stored token
