@@ -25,6 +25,23 @@ import { describeTokenStoreConformance } from 'zoho-token-store/testing';
 import { type BundledFixture, bundleFixture } from './fixtures/file-bundle.js';
 
 const run = promisify(execFile);
+
+/**
+ * Saves a 200 kB token from a child whose files may not grow past 64 KiB (`ulimit -f`; Node
+ * ignores SIGXFSZ, so the write fails with EFBIG) and returns what the child reports.
+ */
+async function saveBigUnderFileLimit(path: string) {
+  const { stdout } = await run('bash', [
+    '-c',
+    `ulimit -f 64 && exec "${process.execPath}" "$@"`,
+    'bash',
+    child.file,
+    'big',
+    path,
+    String(200_000),
+  ]);
+  return JSON.parse(stdout);
+}
 const dir = mkdtempSync(join(tmpdir(), 'zts-file-'));
 let child: BundledFixture;
 before(async () => {
@@ -274,17 +291,7 @@ describe('FileStore integrity', () => {
     await store.saveToken(token(1));
     await store.close();
     const before = readFileSync(path);
-    // ulimit -f is in 1 KiB blocks; Node ignores SIGXFSZ, so the write fails with EFBIG.
-    const { stdout } = await run('bash', [
-      '-c',
-      `ulimit -f 64 && exec "${process.execPath}" "$@"`,
-      'bash',
-      child.file,
-      'big',
-      path,
-      String(200_000),
-    ]);
-    const outcome = JSON.parse(stdout);
+    const outcome = await saveBigUnderFileLimit(path);
     assert.equal(outcome.saved, false);
     assert.equal(outcome.code, TokenStoreErrorCode.STORAGE_FAILURE);
     assert.equal(outcome.cause, 'EFBIG');
@@ -575,16 +582,7 @@ describe('FileStore journal', () => {
     await store.saveToken(token(2));
     const journal = readFileSync(journalOf(path));
     // 20 KiB of room for the journal, as the 64 KiB limit leaves: the 200 kB record is cut short.
-    const { stdout } = await run('bash', [
-      '-c',
-      `ulimit -f 64 && exec "${process.execPath}" "$@"`,
-      'bash',
-      child.file,
-      'big',
-      path,
-      String(200_000),
-    ]);
-    const outcome = JSON.parse(stdout);
+    const outcome = await saveBigUnderFileLimit(path);
     assert.equal(outcome.saved, false);
     assert.equal(outcome.cause, 'EFBIG');
     assert.ok(outcome.message.includes(journalOf(path)));
