@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import sdk from '@zohocrm/typescript-sdk-8.0';
-import { isTokenStoreError, OAuthToken, openStore, recordOf, type TokenLike } from 'zoho-token-store';
+import { isTokenStoreError, OAuthToken, openStore, recordOf } from 'zoho-token-store';
 import { parseOfficialCsv, readOfficialTokenFile } from 'zoho-token-store/stores/file';
-import { assertNoSecrets, type CliStore, cli, cliStoreKinds, freshCliStore } from './fixtures/cli-run.js';
+import { assertNoSecrets, type CliStore, cli, cliStoreKinds, freshCliStore, storedTokens } from './fixtures/cli-run.js';
 
 // Every suite is registered before any runs: the probe must not await between them.
 const KINDS = await cliStoreKinds();
@@ -76,15 +76,6 @@ const BEN: Row = {
 const BARE: Row = { access: '1000.bare-access-9e9e' };
 const secretsOf = (...rows: Row[]) =>
   rows.flatMap((row) => [row.clientSecret, row.refresh, row.access, row.grant].filter((v): v is string => !!v));
-
-async function storedTokens(url: string): Promise<TokenLike[]> {
-  const store = await openStore(url);
-  try {
-    return await store.getTokens();
-  } finally {
-    await store.close();
-  }
-}
 
 describe('reading the official SDK’s CSV token file', () => {
   it('reads every field of a file the official FileStore wrote, quotes and all', async () => {
@@ -210,7 +201,10 @@ for (const kind of KINDS) {
 
       const clash = await zohoTokens([csv, '--store', store.url]);
       assert.equal(clash.code, 1);
-      assert.match(clash.stderr, /^zoho-tokens: imported \d of 2 tokens, then failed: .*--new-ids\n$/);
+      assert.match(
+        clash.stderr,
+        /^zoho-tokens: imported \d of 2 tokens, then saving into \S+ failed \(ID_CONFLICT\); .*--new-ids\n$/,
+      );
 
       const fresh = await zohoTokens([csv, '--store', store.url, '--new-ids']);
       assert.equal(fresh.code, 0, fresh.stderr);
@@ -230,6 +224,32 @@ for (const kind of KINDS) {
       assert.equal(run.stderr.split('\n').length, 2, 'one line');
       assert.equal((await storedTokens(store.url)).length, 0);
       assertNoSecrets(run, secretsOf(ANA));
+    });
+
+    it('counts a line repeating an earlier user apart: the later line wins, one token', async () => {
+      const path = join(dir, `repeated-${kind}.csv`);
+      writeFileSync(
+        path,
+        'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain\n' +
+          '1,ana@zylker.com,1000.C,sec-one,1000.refresh-old-1111,,,,,\n' +
+          '2,ben@zylker.com,1000.C,sec-two,1000.refresh-ben-2222,,,,,\n' +
+          '3,ana@zylker.com,1000.C,sec-one,1000.refresh-new-3333,,,,,\n',
+      );
+      const run = await zohoTokens([path, '--store', store.url]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        /: 2 new, 0 updated, 1 line repeating an earlier one \(the later line kept\)\. The store holds 2 tokens\.\n$/,
+      );
+      const ana = (await storedTokens(store.url)).find(
+        (token) => token.getUserSignature()?.getName() === 'ana@zylker.com',
+      );
+      assert.equal(ana?.getId(), '1');
+      assert.equal(ana?.getRefreshToken(), '1000.refresh-new-3333');
+      assertNoSecrets(run, ['1000.refresh-old-1111', '1000.refresh-new-3333', '1000.refresh-ben-2222']);
+
+      const again = await zohoTokens([path, '--store', store.url]);
+      assert.match(again.stdout, /: 0 new, 2 updated, 1 line repeating an earlier one .*The store holds 2 tokens\.\n$/);
     });
   });
 }

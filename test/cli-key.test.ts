@@ -2,7 +2,7 @@
 // masked), `doctor`'s key checks, and wrong or malformed keys reported in one line without key material.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { maskSecret, type OAuthToken, openStore } from 'zoho-token-store';
+import { maskSecret, type OAuthToken } from 'zoho-token-store';
 import { generateKey } from 'zoho-token-store/stores/encrypted';
 import {
   assertNoSecrets,
@@ -12,6 +12,8 @@ import {
   freshCliStore,
   sampleToken,
   secretsOf,
+  seed,
+  storedTokens,
 } from './fixtures/cli-run.js';
 
 const K1 = generateKey('k1');
@@ -20,25 +22,8 @@ const OTHER_K1 = generateKey('k1');
 /** The key material of every keyring used here: it must never be printed either. */
 const KEY_MATERIAL = [K1, K2, OTHER_K1].map((key) => key.slice(key.indexOf(':') + 1));
 
-async function seed(url: string, keys: string | undefined, ...tokens: OAuthToken[]): Promise<string[]> {
-  const store = await openStore(url, { keys });
-  try {
-    for (const token of tokens) await store.saveToken(token);
-  } finally {
-    await store.close();
-  }
-  return tokens.map((token) => token.getId() as string);
-}
-
 /** The refresh tokens as stored, read without a key. */
-async function rawRefreshTokens(url: string): Promise<(string | null)[]> {
-  const store = await openStore(url);
-  try {
-    return (await store.getTokens()).map((token) => token.getRefreshToken());
-  } finally {
-    await store.close();
-  }
-}
+const rawRefreshTokens = async (url: string) => (await storedTokens(url)).map((token) => token.getRefreshToken());
 
 for (const kind of await cliStoreKinds()) {
   describe(`zoho-tokens with ZOHO_TOKEN_KEY on ${kind}`, () => {

@@ -1,7 +1,7 @@
 // The real `zoho-tokens` entry, spawned: argv, streams, exit codes and signals reach runCli.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -103,40 +103,72 @@ describe('the zoho-tokens entry', () => {
   });
 });
 
+/** `zoho-tokens emulator …args` in this process, once it has printed its URL; `stop` ends it with its exit code. */
+async function emulatorInProcess(args: string[]) {
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  let stdout = '';
+  let printed = () => {};
+  const ready = new Promise<void>((resolve) => {
+    printed = resolve;
+  });
+  const running = runCli(['emulator', '--port', '0', ...args], {
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+        if (stdout.includes('Ctrl-C')) printed();
+      },
+    },
+    stderr: { write: (text: string) => assert.fail(`stderr: ${text}`) },
+    env: {},
+    isTTY: false,
+    untilStopped: () => stopped,
+  });
+  await ready;
+  const url = /^Zoho emulator on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1] as string;
+  assert.ok(url, stdout);
+  return {
+    url,
+    stdout: () => stdout,
+    stop: () => {
+      stop();
+      return running;
+    },
+  };
+}
+
 describe('zoho-tokens emulator, in process', () => {
   it('prints its URL and client id, masks the secret, serves until stopped, then closes', async () => {
-    let stop = () => {};
-    const stopped = new Promise<void>((resolve) => {
-      stop = resolve;
-    });
-    let stdout = '';
-    let printed = () => {};
-    const ready = new Promise<void>((resolve) => {
-      printed = resolve;
-    });
-    const running = runCli(['emulator', '--port', '0'], {
-      stdout: {
-        write: (text: string) => {
-          stdout += text;
-          if (stdout.includes('Ctrl-C')) printed();
-        },
-      },
-      stderr: { write: (text: string) => assert.fail(`stderr: ${text}`) },
-      env: {},
-      isTTY: false,
-      untilStopped: () => stopped,
-    });
-    await ready;
-    const url = /^Zoho emulator on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1] as string;
-    assert.ok(url, stdout);
-    assert.match(stdout, /^client id {6}1000\.EMULATORCLIENTID$/m);
-    assert.match(stdout, /^client secret {2}…\(22\)cret /m);
-    assert.ok(!stdout.includes(EMULATOR_CLIENT.clientSecret), 'the secret is masked');
+    const emulator = await emulatorInProcess([]);
+    const { url } = emulator;
+    assert.match(emulator.stdout(), /^client id {6}1000\.EMULATORCLIENTID$/m);
+    assert.match(emulator.stdout(), /^client secret {2}…\(22\)cret /m);
+    assert.ok(!emulator.stdout().includes(EMULATOR_CLIENT.clientSecret), 'the secret is masked');
     assert.equal((await fetch(`${url}/oauth/v2/token/revoke?token=unknown`, { method: 'POST' })).status, 400);
 
-    stop();
-    assert.equal(await running, 0);
-    assert.match(stdout, /Zoho emulator stopped\.\n$/);
+    assert.equal(await emulator.stop(), 0);
+    assert.match(emulator.stdout(), /Zoho emulator stopped\.\n$/);
     await assert.rejects(fetch(`${url}/oauth/v2/token/revoke?token=x`, { method: 'POST' }), 'closed after the stop');
+  });
+
+  it('keeps its state across a restart with --state', async () => {
+    const state = join(dir, 'emulator-state.json');
+    const clockOf = async (url: string) =>
+      ((await (await fetch(`${url}/__emulator/clock`)).json()) as { now: number }).now;
+    const first = await emulatorInProcess(['--state', state]);
+    const answer = await fetch(`${first.url}/__emulator/clock/advance?ms=${7 * 86_400_000}`, { method: 'POST' });
+    const advanced = ((await answer.json()) as { now: number }).now;
+    assert.equal(await first.stop(), 0);
+    assert.ok(advanced > Date.now() + 6 * 86_400_000, 'advanced a week');
+    assert.ok(existsSync(state), 'the state file is written');
+
+    const second = await emulatorInProcess(['--state', state]);
+    try {
+      assert.ok((await clockOf(second.url)) >= advanced, 'the clock came back from the state file');
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
   });
 });

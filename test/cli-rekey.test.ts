@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type OAuthToken, openStore, type TokenLike } from 'zoho-token-store';
+import type { OAuthToken } from 'zoho-token-store';
 import { generateKey } from 'zoho-token-store/stores/encrypted';
 import {
   assertNoSecrets,
@@ -13,6 +13,8 @@ import {
   freshCliStore,
   sampleToken,
   secretsOf,
+  seed,
+  storedTokens,
 } from './fixtures/cli-run.js';
 
 const K1 = generateKey('k1');
@@ -21,29 +23,9 @@ const materialOf = (...keys: string[]) => keys.map((key) => key.slice(key.indexO
 
 const SECRETS = ['getClientSecret', 'getRefreshToken', 'getAccessToken', 'getGrantToken'] as const;
 
-/** Saves the tokens into the store, encrypted under `keys` (plain when undefined). */
-async function seed(url: string, keys: string | undefined, ...tokens: OAuthToken[]): Promise<void> {
-  const store = await openStore(url, { keys });
-  try {
-    for (const token of tokens) await store.saveToken(token);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Every stored token, decrypted under `keys`, or as stored when undefined. */
-async function stored(url: string, keys?: string): Promise<TokenLike[]> {
-  const store = await openStore(url, { keys });
-  try {
-    return await store.getTokens();
-  } finally {
-    await store.close();
-  }
-}
-
 /** The stored secret values of every token, as the storage holds them, sorted for comparison. */
 const rawSecrets = async (url: string) =>
-  (await stored(url))
+  (await storedTokens(url))
     .flatMap((token) => SECRETS.map((get) => token[get]()))
     .filter((v) => v !== null)
     .sort();
@@ -78,7 +60,7 @@ for (const kind of await cliStoreKinds()) {
       const raw = await rawSecrets(store.url);
       assert.equal(raw.length, 10);
       for (const value of raw) assert.match(value as string, /^enc:v1:k2:/);
-      const byUser = new Map((await stored(store.url, K2)).map((t) => [t.getUserSignature()?.getName(), t]));
+      const byUser = new Map((await storedTokens(store.url, K2)).map((t) => [t.getUserSignature()?.getName(), t]));
       for (const token of [ana, ben, cleo]) {
         const now = byUser.get(token.getUserSignature()?.getName());
         for (const get of SECRETS) assert.equal(now?.[get](), token[get](), `${get} of ${token.getId()}`);

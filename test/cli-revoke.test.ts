@@ -2,6 +2,8 @@
 // on a SQLite file and the local PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import {
   customEnvironment,
   type Environment,
@@ -15,6 +17,7 @@ import {
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { generateKey } from 'zoho-token-store/stores/encrypted';
 import { assertNoSecrets, type CliStore, cli, cliStoreKinds, freshCliStore, secretsOf } from './fixtures/cli-run.js';
+import { POSTGRES_URL } from './fixtures/test-stores.js';
 
 const USER = 'ana.lopez@zylker.com';
 const client = {
@@ -112,7 +115,7 @@ for (const kind of await cliStoreKinds()) {
       assert.match(
         run.stderr,
         new RegExp(
-          `^zoho-tokens: could not revoke token ${id} \\(${USER}\\) at custom accounts server; it was kept\\n {2}caused by OAuthError: `,
+          `^zoho-tokens: could not revoke token ${id} \\(${USER}\\) at custom accounts server \\(SERVER_ERROR\\); it was kept\\n {2}caused by OAuthError: `,
         ),
       );
       assert.equal(run.stdout, '');
@@ -141,6 +144,27 @@ for (const kind of await cliStoreKinds()) {
       assertNoSecrets(run, [...secretsOf(token), KEYS.slice(3)]);
     });
 
+    it("refuses a --dc other than the token's data center, calling no one and keeping the token", async () => {
+      const token = new OAuthToken({
+        userName: USER,
+        ...client,
+        refreshToken: '1000.refresh-of-the-eu-dc',
+        apiDomain: 'https://www.zohoapis.eu',
+      });
+      const seeded = await openStore(store.url);
+      await seeded.saveToken(token);
+      await seeded.close();
+      const id = token.getId() as string;
+      const run = await cli(['revoke', id, '--store', store.url, '--dc', 'us']);
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        "zoho-tokens: the token's API domain https://www.zohoapis.eu is in the EU data center, not US: drop --dc\n",
+      );
+      assert.equal((await findById(store.url, id))?.getRefreshToken(), token.getRefreshToken(), 'kept');
+      assertNoSecrets(run, secretsOf(token));
+    });
+
     it('refuses a token without a refresh token, and an unknown id, with exit 1', async () => {
       const store2 = await openStore(store.url);
       const online = new OAuthToken({ userName: 'ben.carter@zylker.com', ...client, accessToken: '1000.only-access' });
@@ -159,3 +183,44 @@ for (const kind of await cliStoreKinds()) {
     });
   });
 }
+
+// Only a server store can be made to fail between the read and the delete from outside the process.
+const KINDS = await cliStoreKinds();
+describe('zoho-tokens revoke when the store fails after Zoho revoked', { skip: !KINDS.includes('postgres') }, () => {
+  it('says Zoho revoked it and the delete failed; a re-run deletes it', async () => {
+    const store = freshCliStore('postgres');
+    const table = new URL(store.url).searchParams.get('table') as string;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    try {
+      emulator.resetCounters();
+      const token = await signIn(store.url);
+      const id = token.getId() as string;
+      // The revoke waits at the emulator while the table goes away, so the delete after it fails.
+      emulator.injectFault({ path: '/oauth/v2/token/revoke', kind: 'latency', latencyMs: 300 });
+      const running = cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url]);
+      while ((emulator.counters().revoke ?? 0) === 0) await sleep(10);
+      await admin.query(`ALTER TABLE "${table}" RENAME TO "${table}_away"`);
+      const run = await running;
+      await admin.query(`ALTER TABLE "${table}_away" RENAME TO "${table}"`);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `^zoho-tokens: revoked token ${id} \\(${USER}\\) at custom accounts server, but deleting it from postgres://\\S+ failed; run revoke again\\n$`,
+        ),
+      );
+      await refreshRefused(token.getRefreshToken() as string);
+      assert.notEqual(await findById(store.url, id), null, 'still stored');
+
+      const again = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /no longer knows token .*; deleted it from the store\.\n$/);
+      assert.equal(await findById(store.url, id), null);
+      assertNoSecrets(run, secretsOf(token));
+    } finally {
+      await admin.end();
+      await store.drop();
+    }
+  });
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import {
@@ -17,7 +17,10 @@ import {
 } from 'zoho-token-store';
 import { MemoryStore } from 'zoho-token-store/stores/memory';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
+import { redactUrlPasswords } from '../src/cli/cli-errors.js';
 import { copyPages, readInPages } from '../src/cli/copy-tokens.js';
+import { maskStoreUrl } from '../src/cli/store-url.js';
+import { accountsServerFor } from '../src/cli/zoho-environment.js';
 import {
   assertNoSecrets,
   type CliStore,
@@ -26,30 +29,13 @@ import {
   freshCliStore,
   sampleToken,
   secretsOf,
+  seed,
+  storedTokens,
 } from './fixtures/cli-run.js';
 import { sixMethodStore } from './fixtures/six-method-store.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0);
 const MINUTE = 60_000;
-
-async function seed(url: string, ...tokens: OAuthToken[]): Promise<string[]> {
-  const store = await openStore(url);
-  try {
-    for (const token of tokens) await store.saveToken(token);
-  } finally {
-    await store.close();
-  }
-  return tokens.map((token) => token.getId() as string);
-}
-
-async function storedTokens(url: string): Promise<TokenLike[]> {
-  const store = await openStore(url);
-  try {
-    return await store.getTokens();
-  } finally {
-    await store.close();
-  }
-}
 
 /** Records a use (and a revocation) of a stored token, as the TokenManager would. */
 async function touch(url: string, id: string, usedAt: number, revokedAt?: number): Promise<void> {
@@ -92,7 +78,7 @@ for (const kind of await cliStoreKinds()) {
 
     describe('list', () => {
       it('prints a table with ids, users, relative expiry, last use and masked secrets', async () => {
-        const [anaId, benId] = await seed(store.url, ana, ben);
+        const [anaId, benId] = await seed(store.url, undefined, ana, ben);
         await touch(store.url, anaId as string, NOW - 5 * MINUTE);
         const run = await cli(['list', '--store', store.url], { now: NOW });
         assert.equal(run.code, 0, run.stderr);
@@ -119,7 +105,7 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('--json gives every field, secrets masked, and the expiry state', async () => {
-        const [anaId] = await seed(store.url, ana, ben);
+        const [anaId] = await seed(store.url, undefined, ana, ben);
         await touch(store.url, anaId as string, NOW - 5 * MINUTE, NOW - MINUTE);
         const run = await cli(['list', '--json', '--store', store.url, '--verbose'], { now: NOW });
         assert.equal(run.code, 0, run.stderr);
@@ -150,6 +136,7 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('says so when the store is empty', async () => {
+        await seed(store.url, undefined); // opened and closed: an empty store
         const run = await cli(['list'], { env: { TOKEN_STORE_URL: store.url } });
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, /^No tokens in /);
@@ -158,7 +145,7 @@ for (const kind of await cliStoreKinds()) {
 
     describe('show', () => {
       it('prints one token, masked', async () => {
-        const [, benId] = await seed(store.url, ana, ben);
+        const [, benId] = await seed(store.url, undefined, ana, ben);
         await touch(store.url, benId as string, NOW - 26 * 60 * MINUTE, NOW - 2 * MINUTE);
         const run = await cli(['show', benId as string, '--store', store.url], { now: NOW });
         assert.equal(run.code, 0, run.stderr);
@@ -177,7 +164,7 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('fails with exit 1 for an unknown id', async () => {
-        await seed(store.url, ana);
+        await seed(store.url, undefined, ana);
         const run = await cli(['show', '1234567890', '--store', store.url]);
         assert.equal(run.code, 1);
         assert.equal(run.stdout, '');
@@ -187,7 +174,7 @@ for (const kind of await cliStoreKinds()) {
 
     describe('delete', () => {
       it('deletes one token and leaves the others', async () => {
-        const [anaId, benId] = await seed(store.url, ana, ben);
+        const [anaId, benId] = await seed(store.url, undefined, ana, ben);
         const run = await cli(['delete', anaId as string, '--store', store.url]);
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, /^Deleted token \d{10} \(ana\.lopez@zylker\.com\) from /);
@@ -199,7 +186,7 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('deletes everything only with --all --yes', async () => {
-        await seed(store.url, ana, ben);
+        await seed(store.url, undefined, ana, ben);
         const unconfirmed = await cli(['delete', '--all', '--store', store.url]);
         assert.equal(unconfirmed.code, 2);
         assert.match(unconfirmed.stderr, /delete --all would delete 2 tokens from .*: add --yes/);
@@ -228,7 +215,7 @@ for (const kind of await cliStoreKinds()) {
         it(`copies every token ${direction} ${kind}, keeping ids and exact values; a re-run duplicates nothing`, async () => {
           const [from, to] = direction === 'into' ? [other, store] : [store, other];
           const odd = sampleToken('o\'brien,"x"@zylker.com', { refreshToken: `1000.${'é,"\n'.repeat(5000)}` });
-          const [anaId, benId] = await seed(from.url, ana, ben, odd);
+          const [anaId, benId] = await seed(from.url, undefined, ana, ben, odd);
           await touch(from.url, anaId as string, NOW - MINUTE);
           await touch(from.url, benId as string, NOW - 2 * MINUTE, NOW - MINUTE);
           const source = records(await storedTokens(from.url));
@@ -253,17 +240,17 @@ for (const kind of await cliStoreKinds()) {
       }
 
       it('stops at a token the target refuses, says how far it got, and a re-run completes it', async () => {
-        const [anaId, benId] = await seed(other.url, ana, ben);
+        const [anaId, benId] = await seed(other.url, undefined, ana, ben);
         // The target already uses ana's id for another user's token: saving ana there is refused.
         const squatter = sampleToken('zed@zylker.com', { id: anaId as string });
-        await seed(store.url, squatter);
+        await seed(store.url, undefined, squatter);
 
         const run = await cli(['migrate', '--from', other.url, '--to', store.url, '--verbose']);
         assert.equal(run.code, 1);
         assert.equal(run.stdout, '');
         assert.match(
           run.stderr,
-          /^zoho-tokens: copied [01] of 2 tokens, then the copy failed; running migrate again resumes it\n {2}caused by TokenStoreError: .*\(ID_CONFLICT\)\n$/,
+          /^zoho-tokens: copied [01] of 2 tokens, then saving into \S+ failed \(ID_CONFLICT\); a source id belongs to a token of another user in the target: delete that token there, then run migrate again\n {2}caused by TokenStoreError: .*\(ID_CONFLICT\)\n$/,
         );
         assertNoSecrets(run, [...secrets, ...secretsOf(squatter)]);
 
@@ -276,9 +263,9 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('fails with exit 1 when the target keeps a user under another id', async () => {
-        const [anaId] = await seed(other.url, ana);
+        const [anaId] = await seed(other.url, undefined, ana);
         const older = sampleToken('ana.lopez@zylker.com');
-        const [olderId] = await seed(store.url, older);
+        const [olderId] = await seed(store.url, undefined, older);
         assert.notEqual(olderId, anaId);
 
         const run = await cli(['migrate', '--from', other.url, '--to', store.url]);
@@ -318,7 +305,7 @@ for (const kind of await cliStoreKinds()) {
       });
 
       it('draws a progress bar on stderr only on a terminal, unless forced', async () => {
-        await seed(other.url, ana, ben);
+        await seed(other.url, undefined, ana, ben);
         const args = ['migrate', '--from', other.url, '--to', store.url];
         const plain = await cli(args);
         assert.equal(plain.stderr, '');
@@ -332,7 +319,7 @@ for (const kind of await cliStoreKinds()) {
 
     describe('doctor', () => {
       it('passes every check on a healthy store', async () => {
-        const [anaId] = await seed(store.url, ana);
+        const [anaId] = await seed(store.url, undefined, ana);
         const run = await cli(['doctor', '--store', store.url]);
         assert.equal(run.code, 0, run.stdout + run.stderr);
         assert.match(run.stdout, /^✓ store answers: .* holds 1 token$/m);
@@ -361,7 +348,7 @@ describe('doctor, on problems', () => {
   it('warns about a store file others can read, without failing', async () => {
     const store = freshCliStore('sqlite');
     try {
-      await seed(store.url, sampleToken('ana.lopez@zylker.com'));
+      await seed(store.url, undefined, sampleToken('ana.lopez@zylker.com'));
       const file = store.url.slice('sqlite:'.length);
       chmodSync(file, 0o644);
       const run = await cli(['doctor', '--store', store.url]);
@@ -372,10 +359,31 @@ describe('doctor, on problems', () => {
     }
   });
 
+  it('warns about a folder others can write in, unless its sticky bit keeps them out', async () => {
+    const store = freshCliStore('sqlite');
+    const file = store.url.slice('sqlite:'.length);
+    const folder = dirname(file);
+    try {
+      await seed(store.url, undefined, sampleToken('ana.lopez@zylker.com'));
+      const healthy = await cli(['doctor', '--store', store.url]);
+      assert.ok(healthy.stdout.includes(`✓ folder ${folder} lets no one else replace the store file (0700)`));
+      chmodSync(folder, 0o777);
+      const open = await cli(['doctor', '--store', store.url]);
+      assert.equal(open.code, 0, open.stdout);
+      assert.ok(open.stdout.includes(`! folder ${folder} has mode 0777, so others can replace the store file`));
+      chmodSync(folder, 0o1777);
+      const sticky = await cli(['doctor', '--store', store.url]);
+      assert.ok(sticky.stdout.includes(`✓ folder ${folder} lets no one else replace the store file (1777)`));
+    } finally {
+      chmodSync(folder, 0o700);
+      await store.drop();
+    }
+  });
+
   it('checks the files beside a SQLite store that hold tokens too', async () => {
     const store = freshCliStore('sqlite');
     const file = store.url.slice('sqlite:'.length);
-    await seed(store.url, sampleToken('ana.lopez@zylker.com'));
+    await seed(store.url, undefined, sampleToken('ana.lopez@zylker.com'));
     // An open connection keeps the write-ahead log beside the file, as a running app does.
     const db = new Database(file);
     try {
@@ -399,7 +407,7 @@ describe('doctor, on problems', () => {
       const file = join(dir, 'tokens.json');
       const url = `file:${file}`;
       // A second save keeps the first file as the last good copy, tokens.json.bak.
-      await seed(url, sampleToken('ana.lopez@zylker.com'), sampleToken('ben.carter@zylker.com'));
+      await seed(url, undefined, sampleToken('ana.lopez@zylker.com'), sampleToken('ben.carter@zylker.com'));
       chmodSync(`${file}.bak`, 0o604);
       const run = await cli(['doctor', '--store', url]);
       assert.equal(run.code, 0, run.stdout);
@@ -495,7 +503,7 @@ describe('migrate reads the source in pages', () => {
     await assert.rejects(
       copyPages(await readInPages(failing, 10), loggingTarget(log), null, { sourceName: 'db://x' }),
       {
-        name: 'CommandFailed',
+        name: 'CommandError',
         message: 'copied 10 of 25 tokens, then reading db://x failed; running migrate again resumes it',
       },
     );
@@ -515,11 +523,13 @@ describe('usage and failures', () => {
       ['delete'],
       ['migrate', '--to', 'memory:'],
       ['migrate', '--from', 'sqlite:./a.db', '--to', 'sqlite:a.db'],
+      ['migrate', '--from', 'SQLite:./a.db', '--to', 'sqlite:a.db'],
       ['revoke', '1', '--dc', 'XX'],
       ['revoke', '1', '--dc', 'EU', '--accounts-url', 'http://127.0.0.1:1'],
       ['revoke', '1', '--accounts-url', 'http://example.com'],
       ['list', '--store', 'ftp://host/x'],
       ['emulator', '--port', 'eighty'],
+      ['emulator', '--state', ''],
     ]) {
       const run = await cli(argv);
       assert.equal(run.code, 2, `${argv.join(' ')}: ${run.stderr}`);
@@ -574,5 +584,94 @@ describe('usage and failures', () => {
       assert.match(own.stdout, new RegExp(`^Usage: zoho-tokens ${name}`));
       assert.deepEqual(await cli(['help', name]), own);
     }
+  });
+});
+
+describe('a missing store file', () => {
+  it('fails the commands that read, creating nothing; import and migrate --to create it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zts-cli-missing-'));
+    const source = `sqlite:${join(dir, 'source.db')}`;
+    try {
+      await seed(source, undefined, sampleToken('ana.lopez@zylker.com'));
+      for (const scheme of ['sqlite', 'file']) {
+        const file = join(dir, `tokens-${scheme}`);
+        const url = `${scheme}:${file}`;
+        for (const argv of [
+          ['list'],
+          ['show', '1234567890'],
+          ['delete', '1234567890'],
+          ['revoke', '1234567890', '--accounts-url', 'http://127.0.0.1:1'],
+          ['purge', '--expired'],
+          ['migrate', '--from', url, '--to', 'memory:'],
+        ]) {
+          const run = await cli(argv[0] === 'migrate' ? argv : [...argv, '--store', url]);
+          assert.equal(run.code, 1, `${argv[0]}: ${run.stderr}`);
+          assert.equal(run.stderr, `zoho-tokens: no token store at ${file}: give --store URL or set TOKEN_STORE_URL\n`);
+          assert.equal(existsSync(file), false, `${argv[0]} created ${file}`);
+        }
+        const filled = await cli(['migrate', '--from', source, '--to', url]);
+        assert.equal(filled.code, 0, filled.stderr);
+        assert.equal(existsSync(file), true, 'migrate --to creates the store');
+        assert.match((await cli(['list', '--store', url])).stdout, /ana\.lopez@zylker\.com/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('passwords in store URLs', () => {
+  it('masks the password of a store URL, an @ in it included, and of password parameters', () => {
+    assert.equal(
+      maskStoreUrl('postgres://root:hunter2@db:5432/test?table=t'),
+      'postgres://root:***@db:5432/test?table=t',
+    );
+    assert.equal(maskStoreUrl('mysql://app:p@ss@db/app'), 'mysql://app:***@db/app');
+    assert.equal(maskStoreUrl('redis://:s3cret@127.0.0.1:6379?prefix=z:'), 'redis://:***@127.0.0.1:6379?prefix=z:');
+    assert.equal(maskStoreUrl('postgres://db/app?password=hunter2'), 'postgres://db/app?password=***');
+    assert.equal(maskStoreUrl('sqlite:./zohooauth.db'), 'sqlite:./zohooauth.db');
+    // Not a URL a parser reads (the # ends it early): the password still goes.
+    assert.equal(maskStoreUrl('postgres://root:pa#ss@db/app'), 'postgres://root:***@db/app');
+  });
+
+  it('redacts URL passwords anywhere in a message, up to the last @ of the authority', () => {
+    assert.equal(
+      redactUrlPasswords('connect mysql://root:p@ss@db:3306/x failed; redis://:pw@h ok'),
+      'connect mysql://root:***@db:3306/x failed; redis://:***@h ok',
+    );
+    assert.equal(
+      redactUrlPasswords('see https://zoho.com/a@b and user@host'),
+      'see https://zoho.com/a@b and user@host',
+    );
+  });
+});
+
+describe("revoke's accounts server", () => {
+  const io = (env: Record<string, string> = {}) => ({
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env,
+    isTTY: false,
+  });
+
+  it("is the token's data center, then --dc, then ZOHO_DC, then US; --accounts-url overrides all", () => {
+    const byEnv = accountsServerFor({}, io({ ZOHO_DC: 'in' }));
+    assert.equal(byEnv('https://www.zohoapis.eu').accountsUrl, 'https://accounts.zoho.eu');
+    assert.equal(byEnv('https://sandbox.zohoapis.com.au').accountsUrl, 'https://accounts.zoho.com.au');
+    assert.equal(byEnv(null).accountsUrl, 'https://accounts.zoho.in');
+    assert.equal(byEnv('http://127.0.0.1:8085').accountsUrl, 'https://accounts.zoho.in');
+    assert.equal(accountsServerFor({ dc: 'JP' }, io({ ZOHO_DC: 'IN' }))(null).accountsUrl, 'https://accounts.zoho.jp');
+    assert.equal(accountsServerFor({}, io())(null).accountsUrl, 'https://accounts.zoho.com');
+    const custom = accountsServerFor({ 'accounts-url': 'http://127.0.0.1:1' }, io());
+    assert.equal(custom('https://www.zohoapis.eu').accountsUrl, 'http://127.0.0.1:1');
+  });
+
+  it('fails on a --dc other than the token’s, and on a bad ZOHO_DC only when it is used', () => {
+    assert.throws(() => accountsServerFor({ dc: 'US' }, io())('https://www.zohoapis.eu'), {
+      name: 'CommandError',
+      message: "the token's API domain https://www.zohoapis.eu is in the EU data center, not US: drop --dc",
+    });
+    assert.throws(() => accountsServerFor({}, io({ ZOHO_DC: 'XX' })), { name: 'UsageError', message: /^ZOHO_DC must/ });
+    assert.equal(accountsServerFor({ dc: 'EU' }, io({ ZOHO_DC: 'XX' }))(null).accountsUrl, 'https://accounts.zoho.eu');
   });
 });

@@ -1,4 +1,14 @@
 /**
+ * Exit codes: success, the operation failed, the command line is wrong.
+ *
+ * @example
+ * ```ts
+ * if ((await runCli(['doctor'], io)) === ExitCode.FAILED) alertOperator();
+ * ```
+ */
+export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/**
  * A command line the CLI cannot run: an unknown command or option, a missing or malformed argument. Exit 2.
  *
  * @example
@@ -15,22 +25,23 @@ export class UsageError extends Error {
  *
  * @example
  * ```ts
- * if (token === null) throw new CommandFailed(`no token with id ${id} in ${maskStoreUrl(url)}`);
+ * if (!refreshToken) throw new CommandError(`token ${id} has no refresh token for Zoho to revoke`);
  * ```
  */
-export class CommandFailed extends Error {
-  override readonly name = 'CommandFailed';
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
 }
 
-// Drivers sometimes quote their connection URL; its password must never reach the terminal.
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi;
+// Drivers sometimes quote their connection URL; its password must never reach the terminal. The
+// password runs to the last `@` before the path, as URL parsers read it, so an `@` in it hides nothing.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/]*@/gi;
 
 /**
  * Text with the password of every URL in it replaced by `***`.
  *
  * @example
  * ```ts
- * redactUrlPasswords('connect to mysql://root:pw@db failed'); // 'connect to mysql://root:***@db failed'
+ * redactUrlPasswords('connect to mysql://root:p@ss@db failed'); // 'connect to mysql://root:***@db failed'
  * ```
  */
 export function redactUrlPasswords(text: string): string {

@@ -1,5 +1,13 @@
-import { hasActivityTracking, type TokenActivity, type TokenLike, type TokenStore } from '../index.js';
-import { CommandFailed } from './cli-errors.js';
+import {
+  hasActivityTracking,
+  isTokenStoreError,
+  type PagedReads,
+  type TokenActivity,
+  type TokenLike,
+  type TokenStore,
+  TokenStoreErrorCode,
+} from '../index.js';
+import { CommandError } from './cli-errors.js';
 import { NO_PROGRESS, type Progress } from './progress-bar.js';
 import { plural } from './text-format.js';
 
@@ -11,18 +19,29 @@ interface BulkSaving {
 const hasBulkSave = (store: object): store is BulkSaving =>
   typeof (store as Partial<BulkSaving>).saveTokens === 'function';
 
-/** A store that reads a page at a time and counts without reading: every built-in store. */
-interface PagedReading {
-  getTokensPage(after: string | null, limit: number): Promise<TokenLike[]>;
-  countTokens(): Promise<number>;
-}
-
-const hasPagedReads = (store: object): store is PagedReading =>
-  typeof (store as Partial<PagedReading>).getTokensPage === 'function' &&
-  typeof (store as Partial<PagedReading>).countTokens === 'function';
+/** Every built-in store reads a page at a time and counts without reading. */
+const hasPagedReads = (store: object): store is PagedReads =>
+  typeof (store as Partial<PagedReads>).getTokensPage === 'function' &&
+  typeof (store as Partial<PagedReads>).countTokens === 'function';
 
 /** Tokens per page read, and so per `saveTokens` call: the batch every built-in store writes atomically. */
 const PAGE_SIZE = 1000;
+
+/** Activity records written at once into the target. */
+const ACTIVITY_CONCURRENCY = 16;
+
+/**
+ * How many tokens the store holds: `countTokens()` where it has it (every built-in store), else
+ * by reading them all.
+ *
+ * @example
+ * ```ts
+ * io.stdout.write(`${await countOf(store)} tokens\n`);
+ * ```
+ */
+export async function countOf(store: TokenStore<TokenLike>): Promise<number> {
+  return hasPagedReads(store) ? store.countTokens() : (await store.getTokens()).length;
+}
 
 /**
  * A store's tokens as pages, with how many there are (counted before the first page, so it is
@@ -62,7 +81,7 @@ export async function readInPages(store: TokenStore<TokenLike>, pageSize = PAGE_
   return { total: tokens.length, pages: slices(tokens, pageSize) };
 }
 
-async function* walk(store: PagedReading, pageSize: number, first: TokenLike[]): AsyncGenerator<TokenLike[]> {
+async function* walk(store: PagedReads, pageSize: number, first: TokenLike[]): AsyncGenerator<TokenLike[]> {
   for (let page = first; page.length > 0; ) {
     // Taken before the page is handed on: saving it elsewhere may set other ids on its tokens.
     const after = page.at(-1)?.getId();
@@ -109,6 +128,8 @@ export interface CopyOptions {
   progressFor?: ((total: number) => Progress) | null;
   /** How a failure to read the source names it (a masked URL). Default `the source`. */
   sourceName?: string;
+  /** How a failure to save into the target names it (a masked URL). Default `the target`. */
+  targetName?: string;
 }
 
 /**
@@ -143,20 +164,21 @@ export async function copyPages(
         if (id !== null) sourceIds.add(id);
       }
       const before = copied;
-      await saveEvery(target, page, {
-        onProgress: (saved) => {
-          copied = before + saved;
-          progress.update(copied);
-        },
+      await saveEvery(target, page, (saved) => {
+        copied = before + saved;
+        progress.update(copied);
       });
       reading = true;
     }
   } catch (error) {
-    const then = reading ? `reading ${options.sourceName ?? 'the source'} failed` : 'the copy failed';
-    throw new CommandFailed(
-      `copied ${copied} of ${plural(source.total, 'token')}, then ${then}; running migrate again resumes it`,
-      { cause: error },
-    );
+    const then = reading
+      ? `reading ${options.sourceName ?? 'the source'} failed`
+      : `saving into ${options.targetName ?? 'the target'} failed`;
+    throw stoppedPartWay(`copied ${copied} of ${plural(source.total, 'token')}, then ${then}`, error, {
+      idConflict:
+        'a source id belongs to a token of another user in the target: delete that token there, then run migrate again',
+      command: 'migrate',
+    });
   } finally {
     progress.finish(copied);
   }
@@ -173,23 +195,30 @@ export async function copyPages(
 }
 
 /**
- * Tuning of {@link saveEvery}.
+ * The failure of a copy that stopped part way: how far it got and what failed, with the code of the
+ * store's error, then what to do: for `ID_CONFLICT` the `idConflict` advice (a re-run alone would
+ * stop there again), else running the command again, which picks up where it stopped.
  *
  * @example
  * ```ts
- * const options: SaveOptions = { batchSize: 500, onProgress: (saved) => progress.update(saved) };
+ * throw stoppedPartWay('imported 10 of 25 tokens, then saving failed', error, { idConflict: 'run import --new-ids', command: 'import' });
  * ```
  */
-export interface SaveOptions {
-  /** Tokens per `saveTokens` call. Default 1000, the batch every built-in store writes atomically. */
-  batchSize?: number;
-  /** Called after each batch (or token) with how many are saved so far. */
-  onProgress?: (saved: number) => void;
+export function stoppedPartWay(
+  what: string,
+  error: unknown,
+  advice: { idConflict: string; command: string },
+): CommandError {
+  const code = isTokenStoreError(error) ? error.code : null;
+  const next =
+    code === TokenStoreErrorCode.ID_CONFLICT ? advice.idConflict : `running ${advice.command} again resumes it`;
+  return new CommandError(`${what}${code === null ? '' : ` (${code})`}; ${next}`, { cause: error });
 }
 
 /**
  * Saves every token, in order, into the store with its own rules (match, upsert, keep ids): by
- * `saveTokens` in batches, or one `saveToken` at a time on a store without it (a custom one).
+ * `saveTokens` in batches of 1,000, or one `saveToken` at a time on a store without it (a custom
+ * one). `onProgress` is called after each batch (or token) with how many are saved so far.
  * Stops at the first failure and rethrows it; the batches saved before stay saved, so running it
  * again completes the job without duplicates.
  *
@@ -197,16 +226,15 @@ export interface SaveOptions {
  *
  * @example
  * ```ts
- * const saved = await saveEvery(target, await source.getTokens(), { onProgress: (n) => progress.update(n) });
+ * const saved = await saveEvery(target, await source.getTokens(), (n) => progress.update(n));
  * ```
  */
 export async function saveEvery(
   store: TokenStore<TokenLike>,
   tokens: readonly TokenLike[],
-  options: SaveOptions = {},
+  onProgress?: (saved: number) => void,
 ): Promise<number> {
-  const { onProgress } = options;
-  const batchSize = hasBulkSave(store) ? (options.batchSize ?? 1000) : 1;
+  const batchSize = hasBulkSave(store) ? PAGE_SIZE : 1;
   let saved = 0;
   for (let start = 0; start < tokens.length; start += batchSize) {
     const batch = tokens.slice(start, start + batchSize);
@@ -219,28 +247,19 @@ export async function saveEvery(
 }
 
 /**
- * Records in the target the last use and revocation read from the source store (its
- * `getActivity()`), for every token the target holds under the same id; cleanup by idleness then
- * works the same after a move. Times only move forward in a store, so copying again changes nothing.
- *
- * @returns how many tokens' activity was copied, or null when the target does not track activity.
- *
- * @example
- * ```ts
- * const activity = hasActivityTracking(source) ? await source.getActivity() : [];
- * await saveEvery(target, tokens);
- * await copyActivity(activity, target, new Set(tokens.map((token) => token.getId())));
- * ```
+ * Records in the target the last use and revocation read from the source store, for every token
+ * the target holds under the same id, so cleanup by idleness works the same after a move. Times
+ * only move forward in a store, so copying again changes nothing. Returns how many tokens' activity
+ * was copied, or null when the target does not track activity.
  */
-export async function copyActivity(
+async function copyActivity(
   activity: readonly TokenActivity[],
   target: object,
   heldIds: ReadonlySet<string | null>,
-  concurrency = 16,
 ): Promise<number | null> {
   if (!hasActivityTracking(target)) return null;
   const entries = activity.filter((entry) => heldIds.has(entry.id));
-  await eachBounded(entries, concurrency, async ({ id, lastUsedAt, revokedAt }) => {
+  await eachBounded(entries, ACTIVITY_CONCURRENCY, async ({ id, lastUsedAt, revokedAt }) => {
     if (lastUsedAt !== null) await target.recordUse(id, lastUsedAt);
     if (revokedAt !== null) await target.recordRevoked(id, revokedAt);
   });

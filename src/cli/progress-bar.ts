@@ -1,3 +1,6 @@
+import { UsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+
 /**
  * A progress display that can be updated often; it redraws at most every `intervalMs`.
  *
@@ -62,4 +65,29 @@ export function progressBar(
       stream.write('\n');
     },
   };
+}
+
+/**
+ * `--progress` and `--no-progress`, for the commands that draw a progress bar.
+ *
+ * @example
+ * ```ts
+ * defineCommand({ name: 'migrate', options: { from: { type: 'string' }, ...PROGRESS_OPTIONS }, … });
+ * ```
+ */
+export const PROGRESS_OPTIONS = { progress: { type: 'boolean' }, 'no-progress': { type: 'boolean' } } as const;
+
+/**
+ * Whether to draw a progress bar: as `--progress` or `--no-progress` say, else when stderr is a terminal.
+ *
+ * @throws UsageError when both are given.
+ *
+ * @example
+ * ```ts
+ * const progress = wantsProgress(values, io) ? progressBar(io.stderr, 'rekey', total) : NO_PROGRESS;
+ * ```
+ */
+export function wantsProgress(values: { progress?: boolean; 'no-progress'?: boolean }, io: CliIo): boolean {
+  if (values.progress && values['no-progress']) throw new UsageError('give --progress or --no-progress, not both');
+  return values.progress ?? (values['no-progress'] ? false : io.isTTY);
 }

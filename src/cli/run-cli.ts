@@ -1,4 +1,4 @@
-import { describeError, UsageError } from './cli-errors.js';
+import { describeError, ExitCode, UsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command.js';
 import { deleteCommand } from './commands/delete.js';
@@ -26,16 +26,6 @@ const COMMANDS: readonly Command[] = [
   emulatorCommand,
 ];
 
-/**
- * Exit codes: success, the operation failed, the command line is wrong.
- *
- * @example
- * ```ts
- * if ((await runCli(['doctor'], io)) === ExitCode.FAILED) alertOperator();
- * ```
- */
-export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
-
 const HELP = `Usage: zoho-tokens <command> [options]
 
 Manages the Zoho OAuth tokens of a zoho-token-store store. Secrets are always masked.
@@ -45,6 +35,7 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).jo
 
 A command that uses a store takes --store URL (default: $TOKEN_STORE_URL, else
 sqlite:./zohooauth.db): sqlite:PATH, file:PATH, memory:, mysql://…, postgres://…, redis://…
+The file of a sqlite: or file: store must exist, except for import and migrate --to, which fill it.
 With ZOHO_TOKEN_KEY set (a keyring id:base64key[,…]), stores are opened encrypted with it.
 Exit codes: 0 done, 1 the operation failed, 2 a usage error. --verbose adds an error's causes.
 Run \`zoho-tokens <command> --help\` for a command's options.

@@ -2,7 +2,14 @@ import type { TokenLike } from '../index.js';
 import { SEALED_PREFIX } from '../stores/encrypted.js';
 import { plural } from './text-format.js';
 
-/** How the CLI shows a secret it read still encrypted: its mask would describe ciphertext, not the secret. */
+/**
+ * How the CLI shows a secret it read still encrypted: its mask would describe ciphertext, not the secret.
+ *
+ * @example
+ * ```ts
+ * for (const field of sealedFields(token)) summary[field] = SEALED_LABEL;
+ * ```
+ */
 export const SEALED_LABEL = 'encrypted';
 
 /** The secret fields of a token with their values as read. */
@@ -21,7 +28,7 @@ function secretsOf(token: TokenLike) {
  *
  * @example
  * ```ts
- * if (isSealed(token)) throw new CommandFailed('the token is encrypted: set ZOHO_TOKEN_KEY');
+ * if (isSealed(token)) throw new CommandError('the token is encrypted: set ZOHO_TOKEN_KEY');
  * ```
  */
 export function isSealed(token: TokenLike): boolean {

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { DEFAULT_STORE_URL, isTokenStoreError, type OpenedStore, openStore, TokenStoreErrorCode } from '../index.js';
-import { CommandFailed, UsageError } from './cli-errors.js';
+import { CommandError, redactUrlPasswords, UsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
+import { printable } from './text-format.js';
 
 /**
  * The `--store` option, shared by every command that opens a store.
@@ -48,7 +50,8 @@ export function keyringOf(io: CliIo): string | undefined {
  * ```
  */
 export function maskStoreUrl(url: string): string {
-  if (!URL.canParse(url)) return url;
+  // openStore refuses such a URL, but its message may still echo it.
+  if (!URL.canParse(url)) return redactUrlPasswords(url);
   const parsed = new URL(url);
   // Paths such as `sqlite:./tokens.db` carry nothing secret and would be mangled by re-serialising.
   if (!parsed.host) return url;
@@ -57,6 +60,18 @@ export function maskStoreUrl(url: string): string {
     if (/pass(word)?|secret|token/i.test(name)) parsed.searchParams.set(name, '***');
   }
   return parsed.toString().replace(/%2A%2A%2A/g, '***');
+}
+
+/**
+ * The failure of a command given an id the store does not hold.
+ *
+ * @example
+ * ```ts
+ * if (token === null) throw noSuchToken(id, url); // 'no token with id 1234567890 in sqlite:./zohooauth.db'
+ * ```
+ */
+export function noSuchToken(id: string, url: string): CommandError {
+  return new CommandError(`no token with id ${printable(id)} in ${maskStoreUrl(url)}`);
 }
 
 /**
@@ -96,27 +111,45 @@ export async function openCliStore(url: string, io: CliIo): Promise<OpenedStore>
 
 /**
  * Opens the store ({@link openCliStore}), runs `body` on it and closes it, whatever `body` did.
- * A storage failure is reported with the (masked) URL of the store it happened in.
+ * A storage failure is reported with the (masked) URL of the store it happened in. The file of a
+ * `sqlite:` or `file:` store must exist unless `create` is set (for the commands that fill a
+ * store): a read in the wrong folder must not leave an empty database there and report it empty.
  *
  * @example
  * ```ts
  * const count = await withStore('sqlite:./zohooauth.db', io, async (store) => (await store.getTokens()).length);
  * ```
  */
-export async function withStore<R>(url: string, io: CliIo, body: (store: OpenedStore) => Promise<R>): Promise<R> {
+export async function withStore<R>(
+  url: string,
+  io: CliIo,
+  body: (store: OpenedStore) => Promise<R>,
+  { create = false }: { create?: boolean } = {},
+): Promise<R> {
+  const file = storeFileOf(url);
+  if (!create && file !== null && !existsSync(file)) {
+    throw new CommandError(`no token store at ${printable(file)}: give --store URL or set TOKEN_STORE_URL`);
+  }
   const store = await openCliStore(url, io);
+  let result: R;
   try {
-    return await body(store);
+    result = await body(store);
+  } catch (error) {
+    // The first failure is the one to report; a store may not close cleanly after it.
+    await store.close().catch(() => {});
+    throw inContext(url, error);
+  }
+  try {
+    await store.close();
   } catch (error) {
     throw inContext(url, error);
-  } finally {
-    await store.close();
   }
+  return result;
 }
 
 function inContext(url: string, error: unknown): unknown {
   if (!isTokenStoreError(error)) return error;
   if (error.code === TokenStoreErrorCode.INVALID_STORE_URL) return new UsageError(error.message, { cause: error });
   if (error.code !== TokenStoreErrorCode.STORAGE_FAILURE) return error;
-  return new CommandFailed(`${maskStoreUrl(url)}: ${error.message} (${error.code})`, { cause: error });
+  return new CommandError(`${maskStoreUrl(url)}: ${error.message} (${error.code})`, { cause: error });
 }

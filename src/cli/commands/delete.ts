@@ -1,6 +1,7 @@
-import { CommandFailed, UsageError } from '../cli-errors.js';
+import { ExitCode, UsageError } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
+import { countOf } from '../copy-tokens.js';
+import { maskStoreUrl, noSuchToken, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { plural, printable, userSuffix } from '../text-format.js';
 
 /**
@@ -42,20 +43,20 @@ Options:
     const where = maskStoreUrl(url);
     return withStore(url, io, async (store) => {
       if (id === undefined) {
-        const count = (await store.getTokens()).length;
+        const count = await countOf(store);
         if (!values.yes)
           throw new UsageError(`delete --all would delete ${plural(count, 'token')} from ${where}: add --yes`);
         await store.deleteTokens();
         io.stdout.write(`Deleted ${plural(count, 'token')} from ${where}.\n`);
-        return 0;
+        return ExitCode.OK;
       }
       const token = await store.findTokenById(id);
-      if (token === null) throw new CommandFailed(`no token with id ${printable(id)} in ${where}`);
+      if (token === null) throw noSuchToken(id, url);
       await store.deleteToken(id);
       io.stdout.write(
         `Deleted token ${printable(id)}${userSuffix(token.getUserSignature()?.getName())} from ${where}.\n`,
       );
-      return 0;
+      return ExitCode.OK;
     });
   },
 });

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isTokenStoreError, type OpenedStore, type TokenLike, TokenStoreErrorCode } from '../../index.js';
-import { CommandFailed, describeError, UsageError } from '../cli-errors.js';
+import { EncryptedStore } from '../../stores/encrypted.js';
+import { CommandError, describeError, ExitCode, UsageError } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
 import { defineCommand } from '../command.js';
 import { isSealed } from '../sealed-tokens.js';
@@ -23,15 +25,6 @@ const KEY_ERRORS: ReadonlySet<string> = new Set([
   TokenStoreErrorCode.WRONG_KEY,
 ]);
 
-/** An encrypted store's key check (`EncryptedStore.verifyKey`), present when ZOHO_TOKEN_KEY opened one. */
-interface KeyVerifying {
-  verifyKey(): Promise<{ checked: number; stale: number }>;
-  readonly primaryKeyId: string;
-}
-
-const verifiesKey = (store: object): store is KeyVerifying =>
-  typeof (store as Partial<KeyVerifying>).verifyKey === 'function';
-
 /**
  * `zoho-tokens doctor`: checks the store, its files' permissions and the encryption key, one line each.
  *
@@ -47,7 +40,8 @@ export const doctorCommand = defineCommand({
 
 Checks, one line each (✓ passed, ! warning, ✗ failed):
   - for sqlite: and file: stores, that the file exists and only its owner can read it (0600),
-    and the same of the files beside it that hold tokens too (-wal, -shm, .bak, .journal);
+    the same of the files beside it that hold tokens too (-wal, -shm, .bak, .journal), and
+    that no one else can write in its folder (and so replace it);
   - the store opens and answers (connectivity), and how many tokens it holds;
   - its schema is usable: a token is read back by its id;
   - when ZOHO_TOKEN_KEY is set, that it is a valid keyring and decrypts every stored token
@@ -71,7 +65,8 @@ Options:
     };
     const file = storeFileOf(url);
     if (file !== null) {
-      if (!(await checkFile(file, 'store file', line))) return 1;
+      if (!(await checkFile(file, 'store file', line))) return ExitCode.FAILED;
+      await checkFolder(dirname(file), line);
       for (const suffix of COMPANIONS[url.split(':')[0]?.toLowerCase() ?? ''] ?? []) {
         await checkFile(`${file}${suffix}`, 'file', line, true);
       }
@@ -84,16 +79,16 @@ Options:
       if (error instanceof UsageError) throw error;
       if (isKeyError(error)) line('fail', `key: ZOHO_TOKEN_KEY is not usable: ${detail(error, verbose)}`);
       // A storage failure already names the store.
-      else if (error instanceof CommandFailed) line('fail', `store does not open: ${detail(error, verbose)}`);
+      else if (error instanceof CommandError) line('fail', `store does not open: ${detail(error, verbose)}`);
       else line('fail', `store does not open: ${where}: ${detail(error, verbose)}`);
-      return 1;
+      return ExitCode.FAILED;
     }
     try {
       await checkStore(store, where, line, verbose, io);
     } finally {
       await store.close();
     }
-    return failed ? 1 : 0;
+    return failed ? ExitCode.FAILED : ExitCode.OK;
   },
 });
 
@@ -113,6 +108,19 @@ async function checkFile(file: string, what: string, line: Line, optional = fals
   if ((mode & 0o077) === 0) line('ok', `${what} ${file} is readable by its owner only (${octal})`);
   else line('warn', `${what} ${file} has mode ${octal}, so others can read tokens: run chmod 600 ${file}`);
   return true;
+}
+
+/**
+ * Whoever may write in the folder may replace the store file with one of their own (a rename needs
+ * no access to the file), unless the sticky bit keeps them to their own files, as in /tmp.
+ */
+async function checkFolder(folder: string, line: Line): Promise<void> {
+  const mode = (await stat(folder)).mode & 0o7777;
+  const octal = mode.toString(8).padStart(4, '0');
+  if ((mode & 0o022) === 0 || (mode & 0o1000) !== 0)
+    line('ok', `folder ${folder} lets no one else replace the store file (${octal})`);
+  else
+    line('warn', `folder ${folder} has mode ${octal}, so others can replace the store file: run chmod go-w ${folder}`);
 }
 
 async function checkStore(store: OpenedStore, where: string, line: Line, verbose: boolean, io: CliIo): Promise<void> {
@@ -144,7 +152,8 @@ async function checkStore(store: OpenedStore, where: string, line: Line, verbose
   } catch (error) {
     line('fail', `schema not usable: ${detail(error, verbose)}`);
   }
-  if (keyringOf(io) === undefined || !verifiesKey(store)) {
+  // With ZOHO_TOKEN_KEY set, the CLI opens every store encrypted.
+  if (keyringOf(io) === undefined || !(store instanceof EncryptedStore)) {
     const sealed = tokens.filter(isSealed).length;
     if (sealed > 0) {
       line('fail', `key: ZOHO_TOKEN_KEY is not set, yet the store holds ${plural(sealed, 'encrypted token')}`);

@@ -1,6 +1,6 @@
 import { EMULATOR_CLIENT, startZohoEmulator } from '../../emulator/index.js';
 import { maskSecret } from '../../index.js';
-import { UsageError } from '../cli-errors.js';
+import { ExitCode, UsageError } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
 
 /** The port `zoho-tokens emulator` listens on unless told: the same as `zoho-emulator`'s. */
@@ -18,7 +18,7 @@ const DEFAULT_PORT = 8085;
 export const emulatorCommand = defineCommand({
   name: 'emulator',
   summary: 'run the local Zoho emulator (accounts + CRM) until Ctrl-C',
-  help: `Usage: zoho-tokens emulator [--port N] [--auto-approve]
+  help: `Usage: zoho-tokens emulator [--port N] [--auto-approve] [--state FILE]
 
 Runs the local Zoho emulator on 127.0.0.1: the accounts server (/oauth/v2/…) and a slice of the
 CRM API (/crm/v8/…), with Zoho's limits. It prints its URL and client id and runs until Ctrl-C
@@ -30,16 +30,23 @@ still printed masked, as every secret is.
 Options:
   --port N         port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
   --auto-approve   the consent page approves at once, for scripted sign-ins
+  --state FILE     keep issued tokens, revocations, used codes and the clock in FILE across
+                   restarts, as Zoho does
   -v, --verbose    on failure, also print the cause chain
   -h, --help       show this help
 `,
-  options: { port: { type: 'string' }, 'auto-approve': { type: 'boolean' } },
+  options: { port: { type: 'string' }, 'auto-approve': { type: 'boolean' }, state: { type: 'string' } },
   async run({ values, io }) {
     const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
     if (!/^\d+$/.test(values.port ?? '0') || !Number.isInteger(port) || port > 65_535) {
       throw new UsageError('--port takes a port number, 0 to 65535');
     }
-    const emulator = await startZohoEmulator({ port, autoApprove: values['auto-approve'] === true });
+    if (values.state === '') throw new UsageError('--state takes a file');
+    const emulator = await startZohoEmulator({
+      port,
+      autoApprove: values['auto-approve'] === true,
+      ...(values.state !== undefined && { stateFile: values.state }),
+    });
     io.stdout.write(
       `Zoho emulator on ${emulator.url}\n` +
         `client id      ${EMULATOR_CLIENT.clientId}\n` +
@@ -53,6 +60,6 @@ Options:
       await emulator.close();
     }
     io.stdout.write('Zoho emulator stopped.\n');
-    return 0;
+    return ExitCode.OK;
   },
 });

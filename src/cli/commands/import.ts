@@ -1,8 +1,7 @@
-import { isTokenStoreError, TokenStoreErrorCode } from '../../index.js';
 import { readOfficialTokenFile } from '../../stores/file.js';
-import { CommandFailed } from '../cli-errors.js';
+import { ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { saveEvery } from '../copy-tokens.js';
+import { countOf, saveEvery, stoppedPartWay } from '../copy-tokens.js';
 import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { plural, printable } from '../text-format.js';
 
@@ -25,8 +24,9 @@ with the header id,user_mail,client_id,…,api_domain) and saves every token int
 its matching rules: a token whose user (or id, or refresh token) the store already holds updates
 that token, so running the import again adds nothing. Tokens keep their ids, so code that finds
 them by id keeps working; --new-ids gives them fresh ones instead (needed when another token in
-the store already has one of those ids). Prints how many tokens were new and how many updated.
-The CSV file is only read.
+the store already has one of those ids). A line naming the user (or id, or refresh token) of an
+earlier line updates the token that line saved: the later line wins. Prints how many tokens were
+new, how many updated, and how many lines repeated an earlier one. The CSV file is only read.
 
 A line whose fields cannot be told apart (the official FileStore writes a value holding a comma
 or a line break unquoted) stops the import before anything is saved, naming the line.
@@ -47,31 +47,41 @@ Options:
     const tokens = await readOfficialTokenFile(file);
     if (tokens.length === 0) {
       io.stdout.write(`No tokens in ${printable(file)}; nothing imported.\n`);
-      return 0;
+      return ExitCode.OK;
     }
     if (values['new-ids']) for (const token of tokens) token.setId(null);
-    const { added, total } = await withStore(url, io, async (store) => {
-      const before = (await store.getTokens()).length;
-      let saved = 0;
-      try {
-        await saveEvery(store, tokens, { onProgress: (count) => (saved = count) });
-      } catch (error) {
-        const hint =
-          isTokenStoreError(error) && error.code === TokenStoreErrorCode.ID_CONFLICT
-            ? 'a token id of the file belongs to another user in the store; run again with --new-ids'
-            : 'running import again resumes it';
-        throw new CommandFailed(`imported ${saved} of ${plural(tokens.length, 'token')}, then failed: ${hint}`, {
-          cause: error,
-        });
-      }
-      const after = (await store.getTokens()).length;
-      return { added: after - before, total: after };
-    });
+    const { added, total } = await withStore(
+      url,
+      io,
+      async (store) => {
+        const before = await countOf(store);
+        let saved = 0;
+        try {
+          await saveEvery(store, tokens, (count) => (saved = count));
+        } catch (error) {
+          throw stoppedPartWay(
+            `imported ${saved} of ${plural(tokens.length, 'token')}, then saving into ${where} failed`,
+            error,
+            {
+              idConflict: 'a token id of the file belongs to another user in the store; run again with --new-ids',
+              command: 'import',
+            },
+          );
+        }
+        const after = await countOf(store);
+        return { added: after - before, total: after };
+      },
+      { create: true },
+    );
+    // A save sets the stored token's id on each token, so lines that landed on one token share it.
+    const distinct = new Set(tokens.map((token) => token.getId())).size;
+    const repeated = tokens.length - distinct;
     io.stdout.write(
       `Imported ${plural(tokens.length, 'token')} from ${printable(file)} into ${where}: ` +
-        `${added.toLocaleString('en-US')} new, ${(tokens.length - added).toLocaleString('en-US')} updated. ` +
-        `The store holds ${plural(total, 'token')}.\n`,
+        `${added.toLocaleString('en-US')} new, ${(distinct - added).toLocaleString('en-US')} updated` +
+        (repeated === 0 ? '' : `, ${plural(repeated, 'line')} repeating an earlier one (the later line kept)`) +
+        `. The store holds ${plural(total, 'token')}.\n`,
     );
-    return 0;
+    return ExitCode.OK;
   },
 });

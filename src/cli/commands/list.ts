@@ -1,8 +1,9 @@
+import { ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { describeExpiry, describeMoment } from '../durations.js';
 import { isSealed, sealedWarning } from '../sealed-tokens.js';
 import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { textTable } from '../text-format.js';
+import { describeExpiry, describeMoment } from '../time-format.js';
 import { activityOf, expiryOf, type TokenView, viewOf } from '../token-view.js';
 
 /**
@@ -42,7 +43,7 @@ Options:
     if (values.json) io.stdout.write(`${JSON.stringify(views, null, 2)}\n`);
     else if (views.length === 0) io.stdout.write(`No tokens in ${maskStoreUrl(url)}.\n`);
     else io.stdout.write(tableOf(views, now));
-    return 0;
+    return ExitCode.OK;
   },
 });
 

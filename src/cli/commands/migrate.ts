@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { hasActivityTracking } from '../../index.js';
-import { UsageError } from '../cli-errors.js';
+import { ExitCode, UsageError } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
 import { defineCommand } from '../command.js';
 import { type CopyResult, copyPages, readInPages } from '../copy-tokens.js';
-import { progressBar } from '../progress-bar.js';
+import { PROGRESS_OPTIONS, progressBar, wantsProgress } from '../progress-bar.js';
 import { maskStoreUrl, storeFileOf, withStore } from '../store-url.js';
 import { plural } from '../text-format.js';
 
@@ -44,15 +44,13 @@ Options:
   options: {
     from: { type: 'string' },
     to: { type: 'string' },
-    progress: { type: 'boolean' },
-    'no-progress': { type: 'boolean' },
+    ...PROGRESS_OPTIONS,
   },
   async run({ values, io }) {
     const { from, to } = values;
     if (from === undefined || to === undefined) throw new UsageError('migrate needs --from URL and --to URL');
-    if (values.progress && values['no-progress']) throw new UsageError('give --progress or --no-progress, not both');
+    const showProgress = wantsProgress(values, io);
     if (sameStore(from, to)) throw new UsageError('--from and --to name the same store');
-    const showProgress = values.progress ?? (values['no-progress'] ? false : io.isTTY);
     const started = performance.now();
     const progressFor = showProgress ? (total: number) => progressBar(io.stderr, 'migrate', total) : null;
     const result = await withStore(from, io, async (source) => {
@@ -60,13 +58,21 @@ Options:
       // target opens, so a source that cannot be read is named as such; the rest as the copy goes.
       const pages = await readInPages(source);
       const activity = hasActivityTracking(source) ? await source.getActivity() : null;
-      return withStore(to, io, (target) =>
-        copyPages(pages, target, activity, { progressFor, sourceName: maskStoreUrl(from) }),
+      return withStore(
+        to,
+        io,
+        (target) =>
+          copyPages(pages, target, activity, {
+            progressFor,
+            sourceName: maskStoreUrl(from),
+            targetName: maskStoreUrl(to),
+          }),
+        { create: true },
       );
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });
-    return result.missing.length === 0 ? 0 : 1;
+    return result.missing.length === 0 ? ExitCode.OK : ExitCode.FAILED;
   },
 });
 
@@ -92,5 +98,6 @@ function report(io: CliIo, result: CopyResult & { from: string; to: string; seco
 function sameStore(a: string, b: string): boolean {
   if (a === b) return true;
   const [fileA, fileB] = [storeFileOf(a), storeFileOf(b)];
-  return fileA !== null && fileB !== null && a.split(':')[0] === b.split(':')[0] && resolve(fileA) === resolve(fileB);
+  const scheme = (url: string) => url.split(':')[0]?.toLowerCase();
+  return fileA !== null && fileB !== null && scheme(a) === scheme(b) && resolve(fileA) === resolve(fileB);
 }

@@ -1,9 +1,9 @@
 import { hasActivityTracking, type PurgeReason, purgeTokens } from '../../index.js';
-import { CommandFailed, UsageError } from '../cli-errors.js';
+import { CommandError, ExitCode, UsageError } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { parseDuration } from '../durations.js';
 import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { plural, textTable } from '../text-format.js';
+import { parseDuration } from '../time-format.js';
 
 const REASONS: Readonly<Record<PurgeReason, string>> = {
   revoked: 'revoked at Zoho',
@@ -60,20 +60,20 @@ Options:
     const where = maskStoreUrl(url);
     const result = await withStore(url, io, async (store) => {
       if ((revoked || idleMs !== undefined) && !hasActivityTracking(store)) {
-        throw new CommandFailed(`--idle and --revoked need a store that tracks token activity; ${where} does not`);
+        throw new CommandError(`--idle and --revoked need a store that tracks token activity; ${where} does not`);
       }
       return purgeTokens(store, { expired, revoked, idleMs, dryRun, now: io.now?.() ?? Date.now() });
     });
 
     if (values.json) {
       io.stdout.write(`${JSON.stringify({ dryRun, ...result }, null, 2)}\n`);
-      return 0;
+      return ExitCode.OK;
     }
     const count = plural(result.purged.length, 'token');
     const kept = `${dryRun ? 'would keep' : 'kept'} ${plural(result.kept, 'token')}`;
     if (result.purged.length === 0) {
       io.stdout.write(`No tokens to purge in ${where}; ${kept}.\n`);
-      return 0;
+      return ExitCode.OK;
     }
     io.stdout.write(
       dryRun
@@ -82,6 +82,6 @@ Options:
     );
     const rows = result.purged.map((token) => [token.id ?? '—', token.userName ?? '—', REASONS[token.reason]]);
     io.stdout.write(textTable(['ID', 'USER', 'REASON'], rows));
-    return 0;
+    return ExitCode.OK;
   },
 });

@@ -1,8 +1,8 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../../index.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
-import { CommandFailed, UsageError } from '../cli-errors.js';
+import { CommandError, ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { NO_PROGRESS, type Progress, progressBar } from '../progress-bar.js';
+import { NO_PROGRESS, PROGRESS_OPTIONS, type Progress, progressBar, wantsProgress } from '../progress-bar.js';
 import { keyringOf, maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { plural } from '../text-format.js';
 
@@ -41,24 +41,22 @@ Options:
   -v, --verbose   on failure, also print the cause chain
   -h, --help      show this help
 `,
-  options: { ...STORE_OPTION, progress: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+  options: { ...STORE_OPTION, ...PROGRESS_OPTIONS },
   async run({ values, io }) {
-    if (values.progress && values['no-progress']) throw new UsageError('give --progress or --no-progress, not both');
-    const keys = keyringOf(io);
-    if (keys === undefined) {
+    const showProgress = wantsProgress(values, io);
+    if (keyringOf(io) === undefined) {
       throw new TokenStoreError(
         TokenStoreErrorCode.NO_KEY,
         'rekey needs the keyring in ZOHO_TOKEN_KEY: the new key first, then the old ones (id:base64key,id:base64key)',
       );
     }
-    const showProgress = values.progress ?? (values['no-progress'] ? false : io.isTTY);
     const url = storeUrlOf(values.store, io);
     const where = maskStoreUrl(url);
     let progress: Progress = NO_PROGRESS;
     let done = 0;
     const { rekeyed, total, keyId } = await withStore(url, io, async (store) => {
       // With ZOHO_TOKEN_KEY set, the CLI opens every store encrypted.
-      if (!(store instanceof EncryptedStore)) throw new CommandFailed(`${where} was not opened encrypted`);
+      if (!(store instanceof EncryptedStore)) throw new CommandError(`${where} was not opened encrypted`);
       try {
         const result = await store.rekey({
           onProgress: (handled, stale) => {
@@ -83,6 +81,6 @@ Options:
           `Older keys can leave ZOHO_TOKEN_KEY once no process still writes with one of them first.\n`,
       );
     }
-    return 0;
+    return ExitCode.OK;
   },
 });

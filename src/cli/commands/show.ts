@@ -1,9 +1,9 @@
-import { CommandFailed } from '../cli-errors.js';
+import { ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
-import { describeExpiry, describeMoment } from '../durations.js';
 import { isSealed, sealedWarning } from '../sealed-tokens.js';
-import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
+import { noSuchToken, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { printable } from '../text-format.js';
+import { describeExpiry, describeMoment } from '../time-format.js';
 import { activityOf, expiryOf, type TokenView, viewOf } from '../token-view.js';
 
 /**
@@ -38,11 +38,11 @@ Options:
       const found = await store.findTokenById(id);
       return found && { view: viewOf(found, await activityOf(store), now), sealed: isSealed(found) };
     });
-    if (token === null) throw new CommandFailed(`no token with id ${printable(id)} in ${maskStoreUrl(url)}`);
+    if (token === null) throw noSuchToken(id, url);
     const { view, sealed } = token;
     io.stderr.write(sealedWarning(sealed ? 1 : 0));
     io.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : detailsOf(view, now));
-    return 0;
+    return ExitCode.OK;
   },
 });
 
