@@ -3,29 +3,21 @@
 // writer prints each user only after its save resolved; pipes to the parent are synchronous).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { OAuthToken, type TokenStore } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store/stores/file';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
-import { type BundledFixture, bundleFixture } from './fixtures/file-bundle.js';
+import { useBundledFixture } from './fixtures/file-bundle.js';
 
 const RUNS = 200;
 const PARALLEL = 4;
 /** Kills land this long (at most) after the moment they are armed, in ms. */
 const MAX_KILL_DELAY_MS = 40;
 
-const dir = mkdtempSync(join(tmpdir(), 'zts-crash-'));
-let child: BundledFixture;
-before(async () => {
-  child = await bundleFixture('crash-writer');
-});
-after(() => {
-  child?.remove();
-  rmSync(dir, { recursive: true, force: true });
-});
+const child = useBundledFixture('crash-writer', 'zts-crash-');
+const { dir } = child;
 
 type Kind = 'file' | 'sqlite';
 const open = (kind: Kind, path: string): TokenStore & { close(): Promise<void> } =>

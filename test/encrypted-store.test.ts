@@ -197,7 +197,10 @@ describe('EncryptedStore keys', () => {
       else process.env.ZOHO_TOKEN_KEY = saved;
     }
     const material = keyMaterial(K1);
+    // Key material where the id goes (id and key swapped): it passes as an id, and must not show.
+    const swapped = 'Q'.repeat(43);
     const malformed = [
+      `${swapped}:k1`,
       '',
       '  ',
       material, // no id
@@ -214,11 +217,28 @@ describe('EncryptedStore keys', () => {
         (error: unknown) => {
           assert.ok(isTokenStoreError(error));
           assert.equal(error.code, TokenStoreErrorCode.NO_KEY, `keys ${JSON.stringify(keys.slice(0, 8))}`);
-          assert.ok(!error.message.includes(material.slice(0, 16)), 'the message shows key material');
+          for (const key of [material, swapped]) {
+            assert.ok(!error.message.includes(key.slice(0, 16)), 'the message shows key material');
+          }
           return true;
         },
       );
     }
+  });
+
+  it('derives per key id, so one key material under two ids never seals with the same IV', async () => {
+    const sealedUnder = async (keys: string) => {
+      const inner = new MemoryStore();
+      await new EncryptedStore(inner, { keys }).saveToken(
+        new OAuthToken({ userName: 'a@zylker.com', accessToken: 'same' }),
+      );
+      const [stored] = await inner.getTokens();
+      return Buffer.from((stored?.getAccessToken() ?? '').split(':')[3] ?? '', 'base64url');
+    };
+    const [k1, k2] = [await sealedUnder(K1), await sealedUnder(`k2:${keyMaterial(K1)}`)];
+    assert.equal(k1.length, k2.length);
+    assert.notDeepEqual(k1.subarray(0, 12), k2.subarray(0, 12), 'the same IV under the same GCM key');
+    assert.notDeepEqual(k1.subarray(12, -16), k2.subarray(12, -16), 'the same key stream');
   });
 
   it('generateKey makes distinct 32-byte keys under a valid id', () => {
@@ -260,9 +280,8 @@ describe('EncryptedStore keys', () => {
   it('fails with WRONG_KEY when a stored value was altered or moved to another column', async () => {
     const path = newFile();
     const store = sqliteStore(path, K1);
-    const [a, b] = [secretToken('a@zylker.com'), secretToken('b@zylker.com')];
-    await store.saveToken(a);
-    await store.saveToken(b);
+    const [a, b, c] = [secretToken('a@zylker.com'), secretToken('b@zylker.com'), secretToken('c@zylker.com')];
+    for (const token of [a, b, c]) await store.saveToken(token);
     await store.close();
     const db = new Database(path);
     const row = db.prepare('SELECT access_token, refresh_token FROM oauthtoken WHERE id = ?').get(a.getId()) as {
@@ -276,6 +295,8 @@ describe('EncryptedStore keys', () => {
     db.prepare('UPDATE oauthtoken SET access_token = ? WHERE id = ?').run(tampered, a.getId());
     // A valid ciphertext of another column.
     db.prepare('UPDATE oauthtoken SET access_token = ? WHERE id = ?').run(row.refresh_token, b.getId());
+    // A key id with no body after it.
+    db.prepare('UPDATE oauthtoken SET grant_token = ? WHERE id = ?').run('enc:v1:k1', c.getId());
     db.close();
 
     const reopened = sqliteStore(path, K1);
@@ -283,6 +304,7 @@ describe('EncryptedStore keys', () => {
       await assertCode(reopened.findTokenById(a.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(a));
       await assertCode(reopened.findTokenById(b.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(b));
       await assertCode(reopened.getTokens(), TokenStoreErrorCode.WRONG_KEY);
+      await assertCode(reopened.findTokenById(c.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(c));
     } finally {
       await reopened.close();
     }
@@ -387,6 +409,18 @@ describe('EncryptedStore key rotation', () => {
     assert.equal(found?.getRefreshToken(), b.getRefreshToken());
     await store.close();
     assert.ok(!JSON.stringify(rawRows(path)).includes('SECRET'), 'rekey left a secret in plain text');
+  });
+
+  it('changes nothing when the primary key has the id of stored values but other key material', async () => {
+    const inner = new MemoryStore();
+    await new EncryptedStore(inner, { keys: K2 }).saveToken(secretToken('a@zylker.com'));
+    await new EncryptedStore(inner, { keys: K1 }).saveToken(secretToken('b@zylker.com'));
+    const before = JSON.stringify((await inner.getTokens()).map((t) => [t.getId(), t.getAccessToken()]));
+    // The k2 values are current by their prefix; sealing the k1 ones under this k2 would mix two keys.
+    const K2_OTHER = generateKey('k2');
+    await assertCode(new EncryptedStore(inner, { keys: `${K2_OTHER},${K1}` }).rekey(), TokenStoreErrorCode.WRONG_KEY);
+    const afterwards = JSON.stringify((await inner.getTokens()).map((t) => [t.getId(), t.getAccessToken()]));
+    assert.equal(afterwards, before);
   });
 
   it('changes nothing when a token is under a key the keyring lacks', async () => {

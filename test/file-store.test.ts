@@ -2,83 +2,53 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   truncateSync,
   unlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import sdk from '@zohocrm/typescript-sdk-8.0';
 import { isTokenStoreError, OAuthToken, TokenStoreErrorCode } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store/stores/file';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
-import { type BundledFixture, bundleFixture } from './fixtures/file-bundle.js';
+import { useBundledFixture } from './fixtures/file-bundle.js';
 
 const run = promisify(execFile);
 
 /**
- * Saves a 200 kB token from a child whose files may not grow past 64 KiB (`ulimit -f`; Node
- * ignores SIGXFSZ, so the write fails with EFBIG) and returns what the child reports.
+ * Saves a token with a value of `bytes` from a child whose files may not grow past `limitKiB`
+ * (`ulimit -f`; Node ignores SIGXFSZ, so the write fails with EFBIG) and returns what the child
+ * reports. By default a 200 kB value under 64 KiB.
  */
-async function saveBigUnderFileLimit(path: string) {
+async function saveUnderFileLimit(path: string, { limitKiB = 64, bytes = 200_000 } = {}) {
   const { stdout } = await run('bash', [
     '-c',
-    `ulimit -f 64 && exec "${process.execPath}" "$@"`,
+    `ulimit -f ${limitKiB} && exec "${process.execPath}" "$@"`,
     'bash',
     child.file,
     'big',
     path,
-    String(200_000),
+    String(bytes),
   ]);
   return JSON.parse(stdout);
 }
-const dir = mkdtempSync(join(tmpdir(), 'zts-file-'));
-let child: BundledFixture;
-before(async () => {
-  child = await bundleFixture('crash-writer');
-});
-after(() => {
-  child?.remove();
-  rmSync(dir, { recursive: true, force: true });
-});
+const child = useBundledFixture('crash-writer', 'zts-file-');
+const { dir } = child;
 let files = 0;
 const newFile = () => join(dir, `tokens-${++files}.json`);
 
 describeTokenStoreConformance({ describe, it }, 'FileStore', {
   createStore: () => new FileStore({ path: newFile() }),
   reopenStore: (store) => new FileStore({ path: (store as FileStore).path }),
-});
-
-// As the official SDK's store, with its own token class.
-const { OAuthToken: SdkToken, UserSignature: SdkUser } = sdk;
-describeTokenStoreConformance({ describe, it }, 'FileStore with official SDK tokens', {
-  createStore: () => new FileStore({ path: newFile(), tokenFactory: () => Reflect.construct(SdkToken, []) }),
-  reopenStore: (store) => new FileStore({ path: (store as FileStore).path }),
-  newToken: (fields) => {
-    const token = new SdkToken(
-      fields.clientId ?? null,
-      fields.clientSecret ?? null,
-      fields.grantToken ?? null,
-      fields.refreshToken ?? null,
-      fields.redirectURL ?? null,
-      fields.id ?? null,
-      fields.accessToken ?? null,
-      fields.userName == null ? null : new SdkUser(fields.userName),
-    );
-    if (fields.expiresIn != null) token.setExpiresIn(String(fields.expiresIn));
-    token.setAPIDomain(fields.apiDomain ?? null);
-    return token;
-  },
 });
 
 const token = (n: number | string, extra: ConstructorParameters<typeof OAuthToken>[0] = {}) =>
@@ -108,10 +78,13 @@ describe('FileStore on disk', () => {
     const path = newFile();
     const store = new FileStore({ path });
     await store.saveToken(token(1));
+    // A file restored by hand with a wider mode: its backup is made 0600 too.
+    chmodSync(path, 0o644);
     await store.saveToken(token(2));
     await store.close();
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(statSync(`${path}.bak`).mode & 0o777, 0o600);
+    assert.equal(statSync(`${path}.journal`, { throwIfNoEntry: false }), undefined, 'compacted on close');
     const file = JSON.parse(readFileSync(path, 'utf8'));
     assert.equal(file.format, 'zoho-token-store/file');
     assert.equal(file.version, 1);
@@ -291,7 +264,7 @@ describe('FileStore integrity', () => {
     await store.saveToken(token(1));
     await store.close();
     const before = readFileSync(path);
-    const outcome = await saveBigUnderFileLimit(path);
+    const outcome = await saveUnderFileLimit(path);
     assert.equal(outcome.saved, false);
     assert.equal(outcome.code, TokenStoreErrorCode.STORAGE_FAILURE);
     assert.equal(outcome.cause, 'EFBIG');
@@ -305,6 +278,21 @@ describe('FileStore integrity', () => {
 
 describe('FileStore locks', () => {
   const lockOf = (pid: number) => JSON.stringify({ pid, host: hostname(), nonce: 'x', at: Date.now() });
+
+  it('leaves no lock behind when it cannot write the lock file (disk full), so the next writer is not kept out', async () => {
+    const path = newFile();
+    // No file may grow at all: the lock file is created, its content fails with EFBIG.
+    const outcome = await saveUnderFileLimit(path, { limitKiB: 0, bytes: 10 });
+    assert.equal(outcome.saved, false);
+    assert.equal(outcome.code, TokenStoreErrorCode.STORAGE_FAILURE);
+    assert.equal(outcome.cause, 'EFBIG');
+    assert.ok(outcome.message.includes(`${path}.lock`), outcome.message);
+    assert.ok(!existsSync(`${path}.lock`), 'an empty lock file was left behind');
+    const store = new FileStore({ path, lockTimeoutMs: 1_000 });
+    await store.saveToken(token(1));
+    await store.close();
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+  });
 
   it('takes over a write lock left by a dead process at once', async () => {
     const path = newFile();
@@ -575,6 +563,34 @@ describe('FileStore journal', () => {
     await Promise.all([store.close(), reader.close()]);
   });
 
+  it('never extends a file it did not load, even one replaced in place with the same size and time', async () => {
+    const path = newFile();
+    const other = newFile();
+    for (const [file, n] of [
+      [path, 1],
+      [other, 2],
+    ] as const) {
+      const store = new FileStore({ path: file });
+      await store.saveToken(token(n));
+      await store.close();
+    }
+    const replacement = readFileSync(other);
+    assert.equal(replacement.length, statSync(path).size, 'the two files have the same size');
+    const time = new Date(1_700_000_000_000);
+    utimesSync(path, time, time);
+    const writer = new FileStore({ path });
+    assert.deepEqual(
+      (await writer.getTokens()).map((t) => t.getAccessToken()),
+      ['a1'],
+    );
+    // Same inode, size and modification time: only the content (and its checksum) differ.
+    writeFileSync(path, replacement);
+    utimesSync(path, time, time);
+    await writer.saveToken(token(3));
+    await writer.close();
+    assert.deepEqual(await usersIn(path), ['u2@zylker.com', 'u3@zylker.com']);
+  });
+
   it('a failed append (EFBIG) leaves the journal as it was and the store usable', async () => {
     const path = newFile();
     const store = new FileStore({ path });
@@ -582,7 +598,7 @@ describe('FileStore journal', () => {
     await store.saveToken(token(2));
     const journal = readFileSync(journalOf(path));
     // 20 KiB of room for the journal, as the 64 KiB limit leaves: the 200 kB record is cut short.
-    const outcome = await saveBigUnderFileLimit(path);
+    const outcome = await saveUnderFileLimit(path);
     assert.equal(outcome.saved, false);
     assert.equal(outcome.cause, 'EFBIG');
     assert.ok(outcome.message.includes(journalOf(path)));

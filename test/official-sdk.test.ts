@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sdk from '@zohocrm/typescript-sdk-8.0';
 import type { OAuthTokenFields } from 'zoho-token-store';
+import { FileStore } from 'zoho-token-store/stores/file';
 import { MemoryStore } from 'zoho-token-store/stores/memory';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
@@ -44,6 +45,11 @@ describeTokenStoreConformance({ describe, it }, 'MemoryStore with official SDK t
 });
 describeTokenStoreConformance({ describe, it }, 'SQLiteStore with official SDK tokens', {
   createStore: () => new SQLiteStore({ path: newFile(), tokenFactory }),
+  newToken: sdkToken,
+});
+describeTokenStoreConformance({ describe, it }, 'FileStore with official SDK tokens', {
+  createStore: () => new FileStore({ path: join(dir, `tokens-${++files}.json`), tokenFactory }),
+  reopenStore: (store) => new FileStore({ path: (store as FileStore).path }),
   newToken: sdkToken,
 });
 

@@ -10,7 +10,15 @@ import { type SecretField, TokenCipher } from './token-cipher.js';
 
 export { generateKey, SEALED_PREFIX } from './token-cipher.js';
 
-/** Options of {@link EncryptedStore}. */
+/**
+ * Options of {@link EncryptedStore}.
+ *
+ * @example
+ * ```ts
+ * const options: EncryptedStoreOptions = { keys: `${generateKey('k2')},${process.env.OLD_KEY}` };
+ * const store = new EncryptedStore(new SQLiteStore(), options);
+ * ```
+ */
 export interface EncryptedStoreOptions {
   /**
    * The keyring: `id:base64key[,id:base64key…]`, 32-byte keys, the first used for every write
@@ -19,7 +27,15 @@ export interface EncryptedStoreOptions {
   keys?: string;
 }
 
-/** Options of {@link EncryptedStore.rekey}. */
+/**
+ * Options of {@link EncryptedStore.rekey}.
+ *
+ * @example
+ * ```ts
+ * const options: RekeyOptions = { concurrency: 2, onProgress: (done, stale) => console.log(`${done}/${stale}`) };
+ * await store.rekey(options);
+ * ```
+ */
 export interface RekeyOptions {
   /**
    * Tokens rewritten at a time. Default 4. Each holds the inner store's refresh lock, which on
@@ -30,7 +46,15 @@ export interface RekeyOptions {
   onProgress?: (done: number, stale: number) => void;
 }
 
-/** What {@link EncryptedStore.rekey} did. */
+/**
+ * What {@link EncryptedStore.rekey} did.
+ *
+ * @example
+ * ```ts
+ * const { rekeyed, total }: RekeyResult = await store.rekey();
+ * console.log(`${rekeyed} of ${total} tokens re-encrypted`);
+ * ```
+ */
 export interface RekeyResult {
   /** Tokens re-encrypted under the primary key (plain ones included). */
   rekeyed: number;
@@ -38,7 +62,14 @@ export interface RekeyResult {
   total: number;
 }
 
-/** What {@link EncryptedStore.verifyKey} found. */
+/**
+ * What {@link EncryptedStore.verifyKey} found.
+ *
+ * @example
+ * ```ts
+ * const { checked, stale }: KeyCheck = await store.verifyKey();
+ * ```
+ */
 export interface KeyCheck {
   /** Tokens whose every secret decrypted. */
   checked: number;
@@ -71,8 +102,10 @@ const PLAIN = null;
  *
  * Lookups by token value still work because encryption is deterministic per key and field (a
  * synthetic IV from an HMAC of the value): the ciphertext is a keyed blind index. The trade-off,
- * as with any blind index: someone reading the storage can see that two stored values are equal,
- * never what they are. A lookup or save by token value is tried under the primary key, then
+ * as with any blind index: someone reading the storage sees which stored values of a field are
+ * equal and how long each is, never what they are; someone who can write to it can copy a sealed
+ * value to the same field of another row (the row is not bound, so that equal values seal
+ * equally), but cannot alter, relabel or move one to another field undetected. A lookup or save by token value is tried under the primary key, then
  * under each older key and finally as plain text, so rows not yet re-encrypted are still found
  * and updated rather than duplicated.
  *
@@ -219,8 +252,9 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   /**
    * Re-encrypts under the primary key every token with a value still plain or under an older
    * key, so older keys can then leave the keyring. Every stored value is decrypted before the
-   * first write, so a value under a key the keyring lacks stops the run with `UNKNOWN_KEY`
-   * having changed nothing. Each token is re-read and rewritten by its id, inside the inner
+   * first write, so a value under a key the keyring lacks (`UNKNOWN_KEY`), or a primary key that
+   * does not open the values already under its id (`WRONG_KEY`), stops the run having changed
+   * nothing. Each token is re-read and rewritten by its id, inside the inner
    * store's refresh lock for that token when it has one (the lock a TokenManager holds while it
    * refreshes), so a concurrent refresh is not undone. A few tokens are rewritten at a time
    * (`concurrency`); a failure stops the run once those settle, and what was rewritten stays
@@ -235,8 +269,10 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
     const { concurrency = 4, onProgress } = options;
     const tokens = await this.#inner.getTokens();
+    // Every token, current ones too: a primary key with the right id but the wrong bytes must
+    // fail here, before it seals anything under itself.
+    for (const token of tokens) this.#openAll(token);
     const stale = tokens.filter((token) => !this.#isCurrent(token));
-    for (const token of stale) this.#openAll(token);
     let [next, done, rekeyed] = [0, 0, 0];
     let failure: { error: unknown } | undefined;
     // A few tokens in flight: each is a lock, a read and a write, mostly network waits.

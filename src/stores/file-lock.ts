@@ -5,7 +5,14 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 
-/** How a {@link FileLock} behaves. */
+/**
+ * How a {@link FileLock} behaves.
+ *
+ * @example
+ * ```ts
+ * const options: FileLockOptions = { staleMs: 30_000, timeoutMs: 30_000, keepAlive: true, what: 'refresh lock' };
+ * ```
+ */
 export interface FileLockOptions {
   /** A lock whose file was not renewed for this long is taken over, in ms. */
   staleMs: number;
@@ -17,7 +24,19 @@ export interface FileLockOptions {
   what: string;
 }
 
-/** A lock that is held: check it before committing, release it after. */
+/**
+ * A lock that is held: check it before committing, release it after.
+ *
+ * @example
+ * ```ts
+ * const held: HeldLock = await lock.acquire();
+ * try {
+ *   if (await held.stillHeld()) await commit();
+ * } finally {
+ *   await held.release();
+ * }
+ * ```
+ */
 export interface HeldLock {
   /** True while the lock file is still this holder's (nobody took it over as stale). */
   stillHeld(): Promise<boolean>;
@@ -56,8 +75,17 @@ export class FileLock {
     const content = JSON.stringify({ pid: process.pid, host: HOST, nonce: randomUUID(), at: Date.now() });
     const deadline = Date.now() + this.#options.timeoutMs;
     for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
-      if (this.#tryCreate(this.#path, content)) return this.#held(content);
-      if (await this.#takeOverIfStale(content)) continue;
+      try {
+        if (this.#tryCreate(this.#path, content)) return this.#held(content);
+        if (await this.#takeOverIfStale(content)) continue;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new TokenStoreError(
+          TokenStoreErrorCode.STORAGE_FAILURE,
+          `${this.#options.what} ${this.#path} could not be taken${code ? ` (${code})` : ''}`,
+          { cause: error },
+        );
+      }
       if (Date.now() > deadline) {
         throw new TokenStoreError(
           TokenStoreErrorCode.LOCK_TIMEOUT,
@@ -80,9 +108,13 @@ export class FileLock {
     }
     try {
       writeSync(fd, content);
-    } finally {
+    } catch (error) {
+      // An empty lock (a full disk) would keep everyone out until it is stale: remove it.
       closeSync(fd);
+      unlinkSync(path);
+      throw error;
     }
+    closeSync(fd);
     return true;
   }
 
@@ -114,21 +146,21 @@ export class FileLock {
     if (!this.#isStale(judged.content, judged.mtimeMs)) return false;
     const breaker = `${this.#path}.break`;
     if (!this.#tryCreate(breaker, content)) {
-      // Another breaker is at work for a moment; one that died there is judged like a holder.
+      // Another breaker is at work for a moment; one that died there is judged like a holder,
+      // and removed the same careful way: two may judge it at once, and a third start afresh.
       const other = this.#look(breaker);
-      if (other && this.#isStale(other.content, other.mtimeMs)) await unlink(breaker).catch(() => undefined);
+      if (other && this.#isStale(other.content, other.mtimeMs)) {
+        await this.#removeIfSame(breaker, other.ino).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        });
+      }
       return false;
     }
     try {
       const now = this.#look();
       if (now === null) return true;
       if (now.ino !== judged.ino || now.content !== judged.content) return false;
-      const aside = `${this.#path}.stale-${process.pid}-${++takeovers}`;
-      await rename(this.#path, aside);
-      const moved = await stat(aside, { bigint: true });
-      // A holder that was only slow may have released it, and a new one taken it, since our look.
-      if (moved.ino !== judged.ino) await link(aside, this.#path).catch(() => undefined);
-      await unlink(aside);
+      await this.#removeIfSame(this.#path, judged.ino);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
@@ -136,6 +168,18 @@ export class FileLock {
     } finally {
       await unlink(breaker).catch(() => undefined);
     }
+  }
+
+  /**
+   * Removes the file at `path` if it is still the one judged stale (inode `ino`): moved aside
+   * first, and put back if it turns out to be another, taken since the look.
+   */
+  async #removeIfSame(path: string, ino: bigint): Promise<void> {
+    const aside = `${path}.stale-${process.pid}-${++takeovers}`;
+    await rename(path, aside);
+    const moved = await stat(aside, { bigint: true });
+    if (moved.ino !== ino) await link(aside, path).catch(() => undefined);
+    await unlink(aside);
   }
 
   #isStale(content: string, mtimeMs: number): boolean {

@@ -12,7 +12,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { copyFile, link, open, readdir, rename, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
@@ -38,7 +38,10 @@ export { parseOfficialCsv, readOfficialTokenFile } from './official-csv.js';
 export interface FileStoreOptions<T extends TokenLike> extends StoreOptions<T> {
   /** The token file, for example `./tokens.json`. Created `0600` on the first save. */
   path: string;
-  /** A write lock (`<path>.lock`) not released after this long is taken over, in ms. Default 10 000. */
+  /**
+   * A write lock (`<path>.lock`) whose holder neither released nor renewed it for this long is
+   * taken over, in ms (a dead holder's on this host at once). Default 10 000.
+   */
   lockStaleMs?: number;
   /** How long a refresh-lock holder that died keeps others out, in ms. Default 30 000. */
   lockLeaseMs?: number;
@@ -263,6 +266,9 @@ class FileBackend implements RecordBackend {
     this.#writeLock = new FileLock(`${options.path}.lock`, {
       staleMs: options.lockStaleMs ?? 10_000,
       timeoutMs: this.#lockTimeoutMs,
+      // A live writer slower than lockStaleMs (a large compaction, a paused process) must keep
+      // its lock: a second writer appending at the same offset would overwrite a resolved save.
+      keepAlive: true,
       what: 'FileStore write lock',
     });
   }
@@ -353,7 +359,10 @@ class FileBackend implements RecordBackend {
     if (this.#writing || (!force && now - this.#checkedAt < RECHECK_MS)) return;
     try {
       const file = this.#stat(this.#path);
-      if ((file ? stampOf(file) : null) !== this.#stamp) this.#load();
+      const stamp = file ? stampOf(file) : null;
+      // A forced look also reads the head's checksum: a replaced file can reuse a freed inode and
+      // match the stamp (same size, same clock tick), and a writer must never extend the wrong one.
+      if (stamp !== this.#stamp || (force && stamp !== null && this.#headChecksum() !== this.#checksum)) this.#load();
       else this.#follow(this.#stat(this.#journalPath));
     } catch (error) {
       // Half-applied: start again from the files next time (and fail again, if they are damaged).
@@ -361,6 +370,26 @@ class FileBackend implements RecordBackend {
       throw error;
     }
     this.#checkedAt = now;
+  }
+
+  /** The checksum the file's head names, or null when the head is not ours or the file is gone. */
+  #headChecksum(): string | null {
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'r');
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return null;
+      throw this.#failure('could not read', error);
+    }
+    try {
+      const bytes = Buffer.alloc(BLANK_HEAD.length);
+      const read = readSync(fd, bytes, 0, bytes.length, 0);
+      return HEAD_PATTERN.exec(bytes.toString('latin1', 0, read))?.[2] ?? null;
+    } catch (error) {
+      throw this.#failure('could not read', error);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   #stat(path: string): BigIntStats | undefined {
@@ -394,6 +423,8 @@ class FileBackend implements RecordBackend {
   /** Loads the file, then its journal. */
   #load(): void {
     this.#stamp = undefined;
+    // The journal we appended to, if any, was compacted away or replaced: do not hold it open.
+    this.#closeJournal();
     for (;;) {
       const stamp = this.#loadFile();
       if (stamp === null) return;
@@ -453,27 +484,26 @@ class FileBackend implements RecordBackend {
       else this.#journal = null;
       return;
     }
-    let bytes: Buffer;
+    let bytes: Buffer | null = null;
     let info: BigIntStats;
     try {
       info = fstatSync(fd, { bigint: true });
-      if (from > 0 && info.ino !== this.#journal?.ino) {
-        closeSync(fd);
-        this.#load();
-        return;
+      // Replaced since we looked: the file changed too (loaded below, with this descriptor closed).
+      if (from === 0 || info.ino === this.#journal?.ino) {
+        bytes = Buffer.allocUnsafe(Math.max(0, Number(info.size) - from));
+        let read = 0;
+        for (let n = 1; n > 0 && read < bytes.length; read += n) {
+          n = readSync(fd, bytes, read, bytes.length - read, from + read);
+        }
+        bytes = bytes.subarray(0, read);
       }
-      bytes = Buffer.allocUnsafe(Math.max(0, Number(info.size) - from));
-      let read = 0;
-      for (let n = 1; n > 0 && read < bytes.length; read += n) {
-        n = readSync(fd, bytes, read, bytes.length - read, from + read);
-      }
-      bytes = bytes.subarray(0, read);
     } catch (error) {
-      closeSync(fd);
       throw this.#failure('could not read', error, '', this.#journalPath);
+    } finally {
+      closeSync(fd);
     }
-    closeSync(fd);
-    this.#applyJournal(bytes, from, info);
+    if (bytes === null) this.#load();
+    else this.#applyJournal(bytes, from, info);
   }
 
   #applyJournal(bytes: Buffer, from: number, info: BigIntStats): void {
@@ -726,17 +756,18 @@ class FileBackend implements RecordBackend {
     const bytes = Buffer.concat([Buffer.from(journalHead(this.#checksum)), record]);
     const temporary = this.#temporary();
     const fd = openSync(temporary, 'wx', 0o600);
+    let info: BigIntStats;
     try {
       writeAll(fd, bytes, 0);
       await fdatasync(fd);
       if (!(await held.stillHeld())) throw lockLost();
+      info = fstatSync(fd, { bigint: true });
       await rename(temporary, this.#journalPath);
     } catch (error) {
       closeSync(fd);
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    const info = fstatSync(fd, { bigint: true });
     this.#appendTo = { fd, ino: info.ino };
     this.#journal = {
       ino: info.ino,
@@ -747,7 +778,7 @@ class FileBackend implements RecordBackend {
       stale: false,
     };
     // A new name in the folder: durable only once the folder is.
-    await syncFolder(dirname(this.#path));
+    await fsyncPath(dirname(this.#path));
   }
 
   /** The journal's descriptor for appending, opened once and kept while the journal is the same file. */
@@ -794,8 +825,11 @@ class FileBackend implements RecordBackend {
         await link(this.#path, backupLink).catch((error) => {
           // Folders without hard links (some network and FUSE file systems) get a copy instead.
           if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(errno(error) ?? '')) throw error;
-          return copyFile(this.#path, backupLink);
+          // A copy, unlike a link, is new data: durable before the file it backs up is replaced.
+          return copyFile(this.#path, backupLink).then(() => fsyncPath(backupLink));
         });
+        // The file may predate us (or a copy made by hand) with a wider mode: the backup is 0600 too.
+        await chmod(backupLink, 0o600);
         await rename(backupLink, this.#backup);
         // rename() does nothing when both names are already links to one file (after a crash
         // between the two renames); the extra link must not stay behind.
@@ -808,7 +842,7 @@ class FileBackend implements RecordBackend {
       throw this.#failure('could not write', error, '; it was left as it was');
     }
     try {
-      await syncFolder(dirname(this.#path));
+      await fsyncPath(dirname(this.#path));
     } catch (error) {
       // The new file is in place; the next read reloads it from disk.
       throw this.#failure('could not sync the folder of', error);
@@ -917,8 +951,9 @@ function listed(lines: Buffer[]): Buffer[] {
   return lines;
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
+/** fsync of a file or folder (a folder's entries: names created, renamed or removed in it). */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {
@@ -928,11 +963,12 @@ async function syncFolder(folder: string): Promise<void> {
 
 /**
  * Tokens in a JSON file that cannot be lost to a crash or silently damaged: the article's file
- * store, fixed. Processes sharing the file take turns through a lock file (`<path>.lock`; a dead
- * holder's lock is taken over at once, a stuck one after `lockStaleMs`). Reads come from an
- * in-memory index, reloaded only when the files changed. Every save is durable when it resolves;
- * concurrent saves share one write (group commit). Files are created `0600`. Values of any
- * content (commas, quotes, newlines, unicode, very long) round-trip exactly.
+ * store, fixed. Processes sharing the file take turns through a lock file (`<path>.lock`, renewed
+ * while held; a dead holder's is taken over at once on this host, any other once it went
+ * `lockStaleMs` without renewal). Reads come from an in-memory index, reloaded only when the
+ * files changed. Every save is durable when it resolves; concurrent saves share one write (group
+ * commit). Files are created `0600`, the backup included. Values of any content (commas, quotes,
+ * newlines, unicode, very long) round-trip exactly.
  *
  * **Files.** `<path>` is the snapshot: one JSON document with a SHA-256 checksum of its payload,
  * one token per line. `<path>.journal` holds the changes made since: a head line
@@ -947,9 +983,11 @@ async function syncFolder(folder: string): Promise<void> {
  *
  * **Crashes.** A writer killed mid-append leaves at most its last record torn; its save never
  * resolved, so loading drops it (as a database drops an unfinished WAL record) and the next
- * writer writes over it. A compaction killed before its rename leaves the old snapshot and its
- * journal; after it, the new snapshot and a journal whose base is the old snapshot: its records
- * are in the new one, so it is ignored and the next save replaces it.
+ * writer writes over it. The rule cannot tell that from a last record damaged later, after its
+ * save resolved (a disk error): that one record is dropped too, as a database would. A
+ * compaction killed before its rename leaves the old snapshot and its journal; after it, the new
+ * snapshot and a journal whose base is the old snapshot: its records are in the new one, so it
+ * is ignored and the next save replaces it.
  *
  * **Damage.** A snapshot that is truncated, edited or not ours, a journal record that fails its
  * checksum with records after it, or a missing snapshot beside a journal or backup, fails every

@@ -1,20 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
-import { OAuthToken } from '../token/oauth-token.js';
+import { OAuthToken, type OAuthTokenFields } from '../token/oauth-token.js';
 
-// The official FileStore's header; SDKs before api_domain existed wrote the first nine columns only.
-const HEADER = [
-  'id',
-  'user_mail',
-  'client_id',
-  'client_secret',
-  'refresh_token',
-  'access_token',
-  'grant_token',
-  'expiry_time',
-  'redirect_url',
-  'api_domain',
-] as const;
+// The official FileStore's header, and the OAuthToken field each column fills; SDKs before
+// api_domain existed wrote the first nine columns only.
+const COLUMNS = [
+  ['id', 'id'],
+  ['user_mail', 'userName'],
+  ['client_id', 'clientId'],
+  ['client_secret', 'clientSecret'],
+  ['refresh_token', 'refreshToken'],
+  ['access_token', 'accessToken'],
+  ['grant_token', 'grantToken'],
+  ['expiry_time', 'expiresIn'],
+  ['redirect_url', 'redirectURL'],
+  ['api_domain', 'apiDomain'],
+] as const satisfies readonly (readonly [string, keyof OAuthTokenFields])[];
+const HEADER = COLUMNS.map(([column]) => column);
+const EXPIRY = HEADER.indexOf('expiry_time');
 
 /**
  * Parses the token file of the official `@zohocrm/typescript-sdk-8.0` FileStore. Its format, as
@@ -65,33 +68,10 @@ export function parseOfficialCsv(text: string, source = 'the official token file
         `${fields.length} fields where the header has ${width}; ${why}, which the official FileStore writes unquoted, so the fields cannot be told apart. Fix that line by hand and run the import again`,
       );
     }
-    const [
-      id,
-      userName,
-      clientId,
-      clientSecret,
-      refreshToken,
-      accessToken,
-      grantToken,
-      expiry,
-      redirectURL,
-      apiDomain,
-    ] = fields;
+    const expiry = fields[EXPIRY];
     if (expiry != null && !/^\d+$/.test(expiry)) throw fail(n + 1, 'expiry_time is not a number of milliseconds');
-    tokens.push(
-      new OAuthToken({
-        id,
-        userName,
-        clientId,
-        clientSecret,
-        refreshToken,
-        accessToken,
-        grantToken,
-        expiresIn: expiry,
-        redirectURL,
-        apiDomain: apiDomain ?? null,
-      }),
-    );
+    // A nine-column file has no api_domain: that field stays null.
+    tokens.push(new OAuthToken(Object.fromEntries(fields.map((value, i) => [COLUMNS[i]?.[1], value]))));
   }
   return tokens;
 }

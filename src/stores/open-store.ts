@@ -4,11 +4,28 @@ import type { StoreOptions } from '../store/record-token-store.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 
-/** A store opened by {@link openStore}: a `TokenStore` that can be closed, maybe with a refresh lock. */
+/**
+ * A store opened by {@link openStore}: a `TokenStore` that can be closed, maybe with a refresh lock.
+ *
+ * @example
+ * ```ts
+ * const store: OpenedStore = await openStore('file:./tokens.json');
+ * if (store.withRefreshLock) await store.withRefreshLock('zoho-token:ana', refresh);
+ * await store.close();
+ * ```
+ */
 export type OpenedStore<T extends TokenLike = OAuthToken> = TokenStore<T> &
   Partial<RefreshLock> & { close(): Promise<void> };
 
-/** Options of {@link openStore}: those of every store, plus the keyring that turns encryption on. */
+/**
+ * Options of {@link openStore}: those of every store, plus the keyring that turns encryption on.
+ *
+ * @example
+ * ```ts
+ * const options: OpenStoreOptions = { keys: process.env.ZOHO_TOKEN_KEY };
+ * const store = await openStore('sqlite:./zohooauth.db', options);
+ * ```
+ */
 export interface OpenStoreOptions<T extends TokenLike = OAuthToken> extends StoreOptions<T> {
   /**
    * A keyring (`id:base64key[,…]`, first key for writes): given, the store is wrapped in an
@@ -18,7 +35,14 @@ export interface OpenStoreOptions<T extends TokenLike = OAuthToken> extends Stor
   keys?: string;
 }
 
-/** The store URL used when none is given: SQLite in `./zohooauth.db`. */
+/**
+ * The store URL used when none is given: SQLite in `./zohooauth.db`.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore(process.env.TOKEN_STORE_URL ?? DEFAULT_STORE_URL);
+ * ```
+ */
 export const DEFAULT_STORE_URL = 'sqlite:./zohooauth.db';
 
 /**

@@ -1,10 +1,26 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 
-/** The token fields that are encrypted at rest; every other field stays plain for matching and listing. */
+/**
+ * The token fields that are encrypted at rest; every other field stays plain for matching and listing.
+ *
+ * @example
+ * ```ts
+ * const field: SecretField = 'refreshToken';
+ * cipher.seal(field, '1000.r…');
+ * ```
+ */
 export type SecretField = 'clientSecret' | 'grantToken' | 'refreshToken' | 'accessToken';
 
-/** The prefix of every value we encrypted; anything else read from a store is plain. */
+/**
+ * The prefix of every value we encrypted; anything else read from a store is plain.
+ *
+ * @example
+ * ```ts
+ * import { SEALED_PREFIX } from 'zoho-token-store/stores/encrypted';
+ * const sealed = token.getRefreshToken()?.startsWith(SEALED_PREFIX); // read without the key?
+ * ```
+ */
 export const SEALED_PREFIX = 'enc:v1:';
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,14 +60,18 @@ export function generateKey(
  * Deterministic AES-256-GCM for token fields, under a keyring of `id:base64key` entries (the
  * first is the primary, used for every write).
  *
- * Each key yields, by HKDF-SHA256, an encryption key and a MAC key. The IV is the first 12 bytes
- * of HMAC(macKey, field, plaintext), a synthetic IV: equal plaintexts of one field under one key
- * give equal ciphertexts, so the ciphertext itself is the keyed blind index a store looks values
- * up by, and two different plaintexts share an IV only as often as a 96-bit HMAC prefix collides,
- * which is never in practice. The field name and key id are
- * the GCM additional data, so a value moved to another column or relabelled fails to decrypt.
- * The price, as with any blind index: whoever reads the storage sees which stored values are
- * equal (never what they are).
+ * Each key yields, by HKDF-SHA256 over its bytes and id, an encryption key and a MAC key. The IV
+ * is the first 12 bytes of HMAC(macKey, field, plaintext), a synthetic IV: equal plaintexts of
+ * one field under one key give equal ciphertexts, so the ciphertext itself is the keyed blind
+ * index a store looks values up by, and two different plaintexts share an IV only as often as a
+ * 96-bit HMAC prefix collides, which is never in practice. The field name and key id are the GCM
+ * additional data, so a value moved to another column or relabelled fails to decrypt. The tag is
+ * checked by OpenSSL (in constant time) before any plaintext is returned.
+ *
+ * What the stored form shows, as with any blind index: which values of a field are equal, each
+ * value's length (GCM adds no padding), its key id, and which fields are null or empty; never a
+ * value. The row is not bound (equal values must seal equally in every row), so someone who can
+ * write to the storage can copy a sealed value from one row to the same field of another.
  *
  * @example
  * ```ts
@@ -80,8 +100,9 @@ export class TokenCipher {
         throw noKey(`${at} is not id:base64key (the id: 1 to 64 letters, digits, ".", "_" or "-")`);
       }
       const key = Buffer.from(encoded.replaceAll('-', '+').replaceAll('_', '/'), 'base64');
-      if (!KEY_32.test(encoded) || key.length !== 32) throw noKey(`key ${id} is not 32 bytes in base64 (${at})`);
-      if (keys.has(id)) throw noKey(`key id ${id} appears twice in the keyring`);
+      // The id is not named: a keyring with id and key swapped would show key material.
+      if (!KEY_32.test(encoded) || key.length !== 32) throw noKey(`${at}: the key is not 32 bytes in base64`);
+      if (keys.has(id)) throw noKey(`${at} repeats the id of an earlier entry`);
       keys.set(id, derive(id, key));
     }
     this.#keys = keys;
@@ -130,6 +151,8 @@ export class TokenCipher {
     if (stored === null || !stored.startsWith(SEALED_PREFIX)) return stored;
     const colon = stored.indexOf(':', SEALED_PREFIX.length);
     const keyId = stored.slice(SEALED_PREFIX.length, colon < 0 ? undefined : colon);
+    // No `:` after the key id: no body at all, which fails below as too short.
+    const encoded = colon < 0 ? '' : stored.slice(colon + 1);
     const key = this.#keys.get(keyId);
     if (key === undefined) {
       const named = KEY_ID.test(keyId) ? `key ${keyId}` : 'a malformed key id';
@@ -138,7 +161,7 @@ export class TokenCipher {
         `the ${field} of ${where} is encrypted under ${named}, which the keyring (${this.keyIds.join(', ')}) does not hold`,
       );
     }
-    const body = Buffer.from(stored.slice(colon + 1), 'base64url');
+    const body = Buffer.from(encoded, 'base64url');
     try {
       if (body.length < IV_BYTES + TAG_BYTES) throw new Error('too short to be a sealed value');
       const decipher = createDecipheriv('aes-256-gcm', key.encKey, body.subarray(0, IV_BYTES));
@@ -165,8 +188,11 @@ export class TokenCipher {
 }
 
 function derive(id: string, key: Buffer): KeyMaterial {
+  // The id is part of every derivation: one key material listed under two ids (a copy-paste
+  // rotation) must not seal a value under the same GCM key and IV twice with other AAD, which
+  // would give away GCM's authentication key.
   const expand = (purpose: string) =>
-    Buffer.from(hkdfSync('sha256', key, 'zoho-token-store', `zoho-token-store ${purpose} v1`, 32));
+    Buffer.from(hkdfSync('sha256', key, 'zoho-token-store', `zoho-token-store ${purpose} v1 key ${id}`, 32));
   return { id, encKey: expand('aes-256-gcm'), macKey: expand('synthetic-iv hmac-sha256') };
 }
 
