@@ -443,3 +443,170 @@ describe('SQL stores on a real server', () => {
     });
   }
 });
+
+/**
+ * A store of this kind on a pool or client of the test's own whose plain lookups it counts: pool
+ * queries (transactions run on their own connections) or Redis scripts (saves use MULTI).
+ */
+function countingStore(kind: Kind, extra: Record<string, unknown> = {}) {
+  const options: { url: string; table?: string; prefix?: string } = fresh[kind]();
+  const counter = { queries: 0 };
+  const count = <F extends (...args: never[]) => unknown>(call: F): F =>
+    ((...args: Parameters<F>) => {
+      counter.queries++;
+      return call(...args);
+    }) as F;
+  if (kind === 'mysql') {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 });
+    Object.assign(pool, { query: count(pool.query.bind(pool)) });
+    return { store: new MySQLStore({ ...options, ...extra, pool }), counter, options, done: () => pool.end() };
+  }
+  if (kind === 'postgres') {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
+    Object.assign(pool, { query: count(pool.query.bind(pool)) });
+    return { store: new PostgresStore({ ...options, ...extra, pool }), counter, options, done: () => pool.end() };
+  }
+  const client = new Redis(REDIS_URL);
+  Object.assign(client, { eval: count(client.eval.bind(client)) });
+  return {
+    store: new RedisStore({ ...options, ...extra, client }),
+    counter,
+    options,
+    done: async () => client.disconnect(),
+  };
+}
+
+const byUser = (name: string) => new OAuthToken({ userName: name });
+// Quotes, LIKE and regex characters, a backslash, NUL-free control text, unicode, a value that
+// differs from a stored one only by a trailing space (MySQL compares those as equal), and case.
+const HOSTILE = ["x' OR '1'='1", 'a\\', '%_*?', '$1', 'ü@zylker.com', 'u1@zylker.com ', 'U1@ZYLKER.COM'];
+
+for (const kind of KINDS) {
+  describe(`${NAMES[kind]} lookup coalescing`, { skip: !up[kind] }, () => {
+    it('answers a burst of lookups with one query, each caller getting its own token', async () => {
+      const { store, counter, done } = countingStore(kind);
+      try {
+        const users = Array.from({ length: 40 }, (_, n) => `u${n}@zylker.com`);
+        await store.saveTokens([
+          ...users.map((_, n) => token(n)),
+          ...HOSTILE.map((name, n) => new OAuthToken({ userName: name, accessToken: `hostile-${n}` })),
+        ]);
+        const asked = [...users, ...HOSTILE, 'nobody@zylker.com', 'u7@zylker.com', "' OR 1=1 --"];
+        counter.queries = 0;
+        const found = await Promise.all(asked.map((name) => store.findToken(byUser(name))));
+        assert.equal(counter.queries, 1);
+        const expected = asked.map((name) => {
+          const n = users.indexOf(name);
+          if (n >= 0) return `a${n}`;
+          const h = HOSTILE.indexOf(name);
+          return h >= 0 ? `hostile-${h}` : null;
+        });
+        assert.deepEqual(
+          found.map((t) => t?.getAccessToken() ?? null),
+          expected,
+        );
+        for (const [i, t] of found.entries()) if (t) assert.equal(t.getUserSignature()?.getName(), asked[i]);
+
+        // By access token (no client credentials) and by id: one query per column.
+        counter.queries = 0;
+        const ids = (await Promise.all(users.slice(0, 5).map((u) => store.findToken(byUser(u))))).map((t) =>
+          t?.getId(),
+        );
+        const [byAccess, byId] = await Promise.all([
+          Promise.all(['a3', 'hostile-0', 'missing'].map((a) => store.findToken(new OAuthToken({ accessToken: a })))),
+          Promise.all([...ids, '9999999999'].map((id) => store.findTokenById(id as string))),
+        ]);
+        assert.equal(counter.queries, 3);
+        assert.deepEqual(
+          byAccess.map((t) => t?.getUserSignature()?.getName() ?? null),
+          ['u3@zylker.com', HOSTILE[0], null],
+        );
+        assert.deepEqual(
+          byId.map((t) => t?.getUserSignature()?.getName() ?? null),
+          [...users.slice(0, 5), null],
+        );
+      } finally {
+        await store.close();
+        await done();
+      }
+    });
+
+    it('sends one query per lookup with coalesceLookups: false', async () => {
+      const { store, counter, done } = countingStore(kind, { coalesceLookups: false });
+      try {
+        await store.saveTokens([token(1), token(2)]);
+        counter.queries = 0;
+        const found = await Promise.all(['u1', 'u2', 'u3'].map((u) => store.findToken(byUser(`${u}@zylker.com`))));
+        assert.equal(counter.queries, 3);
+        assert.deepEqual(
+          found.map((t) => t?.getAccessToken() ?? null),
+          ['a1', 'a2', null],
+        );
+      } finally {
+        await store.close();
+        await done();
+      }
+    });
+
+    it('rejects every caller of a failed batch with a typed error that names no value', async () => {
+      const { store, counter, options, done } = countingStore(kind);
+      try {
+        await store.saveTokens([token(1), token(2)]);
+        // A real server-side failure of the one query: the table gone, or an index key of the wrong type.
+        if (kind === 'mysql') await admin.mysql.query(`DROP TABLE \`${options.table}\``);
+        else if (kind === 'postgres') await admin.postgres.query(`DROP TABLE "${options.table}"`);
+        else await admin.redis.set(`${options.prefix}idx:userName:bad@zylker.com`, 'not a set');
+        counter.queries = 0;
+        const names = ['u1@zylker.com', 'bad@zylker.com', 'u2@zylker.com', 'secret-user@zylker.com'];
+        const results = await Promise.allSettled(names.map((name) => store.findToken(byUser(name))));
+        assert.equal(counter.queries, 1);
+        for (const result of results) {
+          assert.equal(result.status, 'rejected');
+          const error = (result as PromiseRejectedResult).reason;
+          assert.ok(storageFailure(error), String(error));
+          assert.ok(error.cause !== undefined);
+          for (const name of names) assert.ok(!error.message.includes(name));
+        }
+      } finally {
+        await store.close();
+        await done();
+      }
+    });
+
+    it('shows every lookup made after a save resolved that save, while other lookups are in flight', async () => {
+      const options = fresh[kind]();
+      const store = open(kind, options);
+      try {
+        await store.saveTokens(Array.from({ length: 20 }, (_, n) => token(n)));
+        let saved = false;
+        let stop = false;
+        let afterSave = 0;
+        const reader = async (n: number) => {
+          while (!stop) {
+            const started = saved;
+            const [late, other] = await Promise.all([
+              store.findToken(byUser('late@zylker.com')),
+              store.findToken(byUser(`u${n}@zylker.com`)),
+            ]);
+            assert.equal(other?.getAccessToken(), `a${n}`);
+            if (started) {
+              afterSave++;
+              assert.equal(late?.getAccessToken(), 'a-late', 'a lookup made after the save missed it');
+            }
+          }
+        };
+        const readers = Array.from({ length: 16 }, (_, n) => reader(n));
+        await sleep(30);
+        await store.saveToken(new OAuthToken({ userName: 'late@zylker.com', accessToken: 'a-late' }));
+        saved = true;
+        assert.equal((await store.findToken(byUser('late@zylker.com')))?.getAccessToken(), 'a-late');
+        await sleep(30);
+        stop = true;
+        await Promise.all(readers);
+        assert.ok(afterSave >= 16, `only ${afterSave} lookups after the save`);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}

@@ -1,10 +1,11 @@
 import type * as MySQL from 'mysql2/promise';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
-import type { LookupKey, RecordBackend } from '../store/record-backend.js';
+import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import {
   checkTable,
   chunked,
@@ -20,7 +21,7 @@ import {
 } from './store-support.js';
 
 /** Options for {@link MySQLStore}. */
-export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T>, CoalescingOptions {
   host?: string;
   port?: number;
   user?: string;
@@ -65,9 +66,15 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   readonly #timeout: number;
   readonly #lockTimeout: number;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
+  /** Plain reads outside transactions only; upserts read their candidates inside their own. */
+  readonly #lookups: LookupCoalescer | undefined;
 
   constructor(options: MySQLStoreOptions<TokenLike>) {
     this.#table = checkTable('MySQLStore', options.table ?? 'oauthtoken');
+    this.#lookups =
+      options.coalesceLookups === false
+        ? undefined
+        : new LookupCoalescer(async (column, values) => (await this.#selectWhere(column, values)).map(toRecord));
     this.#activity = `${this.#table}_activity`;
     this.#timeout = options.queryTimeoutMs ?? 5000;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
@@ -143,11 +150,15 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   }
 
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    if (this.#lookups) return this.#lookups.find(key);
+    return exactRows(await this.#selectWhere(key.column, [key.value]), key.column, key.value);
+  }
+
+  /** The rows whose column equals one of the values, loosely (MySQL may ignore trailing spaces). */
+  async #selectWhere(column: LookupColumn, values: readonly string[]) {
     await this.#ready();
-    const rows = await this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${columnOf(key.column)} = ?`, [
-      key.value,
-    ]);
-    return exactRows(rows, key.column, key.value);
+    const test = values.length === 1 ? '= ?' : `IN (${placeholders(values)})`;
+    return this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${columnOf(column)} ${test}`, [...values]);
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -347,7 +358,8 @@ function createPool(options: MySQLStoreOptions<TokenLike>): MySQL.Pool {
  * Tokens in a MySQL or MariaDB table (mysql2): the official DBStore layout, parameterised
  * queries, one locked transaction per save so processes sharing the table never write a
  * duplicate, bounded connect and query timeouts, a {@link RefreshLock} on `GET_LOCK`, and token
- * activity in a side table `<table>_activity`.
+ * activity in a side table `<table>_activity`. Concurrent lookups of one column share one
+ * `IN (…)` query (`coalesceLookups`, on by default).
  * A table it creates has MEDIUMTEXT columns; a table the official SDK created (varchar(255)) is
  * used as it is, so values longer than 255 characters need its columns widened to TEXT.
  *

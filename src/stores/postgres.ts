@@ -1,10 +1,11 @@
 import type * as PG from 'pg';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
-import type { LookupKey, RecordBackend } from '../store/record-backend.js';
+import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import {
   checkTable,
   columnOf,
@@ -21,7 +22,7 @@ import {
 } from './store-support.js';
 
 /** Options for {@link PostgresStore}. */
-export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<T>, CoalescingOptions {
   host?: string;
   port?: number;
   user?: string;
@@ -63,9 +64,15 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   readonly #activity: string;
   readonly #lockTimeout: number;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
+  /** Plain reads outside transactions only; upserts read their candidates inside their own. */
+  readonly #lookups: LookupCoalescer | undefined;
 
   constructor(options: PostgresStoreOptions<TokenLike>) {
     this.#table = checkTable('PostgresStore', options.table ?? 'oauthtoken');
+    this.#lookups =
+      options.coalesceLookups === false
+        ? undefined
+        : new LookupCoalescer(async (column, values) => (await this.#selectWhere(column, values)).map(toRecord));
     this.#activity = `${this.#table}_activity`;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
@@ -117,12 +124,19 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   }
 
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    if (this.#lookups) return this.#lookups.find(key);
+    return exactRows(await this.#selectWhere(key.column, [key.value]), key.column, key.value);
+  }
+
+  /** The rows whose column equals one of the values: one array parameter, whatever their number. */
+  async #selectWhere(column: LookupColumn, values: readonly string[]): Promise<Record<string, unknown>[]> {
     await this.#ready();
+    const [sql, param] = values.length === 1 ? ['= $1', values[0]] : ['= ANY($1::text[])', values];
     const { rows } = await this.#pool.query(
-      `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${columnOf(key.column)} = $1`,
-      [key.value],
+      `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${columnOf(column)} ${sql}`,
+      [param],
     );
-    return exactRows(rows, key.column, key.value);
+    return rows;
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -299,6 +313,7 @@ function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {
  * index on every lookup column, parameterised queries, one advisory-locked transaction per save
  * so processes sharing the table never write a duplicate, bounded connect and query timeouts,
  * a {@link RefreshLock} on advisory locks, and token activity in a side table `<table>_activity`.
+ * Concurrent lookups of one column share one `= ANY($1)` query (`coalesceLookups`, on by default).
  *
  * @example
  * ```ts

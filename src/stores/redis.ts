@@ -6,10 +6,11 @@ import { RecordTokenStore, type StoreOptions } from '../store/record-token-store
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import { LOOKUPS, loadDriver, lockTimeout, matchesAnyKey, sleep, storageFailure } from './store-support.js';
 
 /** Options for {@link RedisStore}. */
-export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T> {
+export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T>, CoalescingOptions {
   /** `redis://[:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
   url?: string;
   /** An existing ioredis client to use; the store will not close it (it closes its own duplicate). */
@@ -40,6 +41,24 @@ local ids = redis.call('SMEMBERS', KEYS[1])
 local hashes = {}
 for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
 return hashes`;
+
+// READ_INDEXED for many lookups of one column at once (the coalescer's batches): the fields
+// ARGV[3…] (values only, in that order) of every token listed under any of the index keys, or
+// with ARGV[2] = 'id', of the tokens KEYS name. A missing field or hash answers nil.
+const READ_MANY = `
+local fields = {unpack(ARGV, 3)}
+local rows = {}
+for _, key in ipairs(KEYS) do
+  if ARGV[2] == 'id' then
+    rows[#rows + 1] = redis.call('HMGET', key, unpack(fields))
+  else
+    for _, id in ipairs(redis.call('SMEMBERS', key)) do
+      rows[#rows + 1] = redis.call('HMGET', ARGV[1] .. id, unpack(fields))
+    end
+  end
+end
+return rows`;
+const FIELDS = TOKEN_COLUMNS.map((c) => c.field);
 
 const CLEAR_BATCH = 500;
 
@@ -104,9 +123,14 @@ class RedisBackend implements RecordBackend, RefreshLock {
   readonly #lockTimeout: number;
   readonly #lockLease: number;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #lookups: LookupCoalescer | undefined;
 
   constructor(options: RedisStoreOptions<TokenLike>) {
     this.#prefix = options.prefix ?? 'zoho:tokens:';
+    this.#lookups =
+      options.coalesceLookups === false
+        ? undefined
+        : new LookupCoalescer((column, values) => this.#readMany(column, values));
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#lockLease = options.lockLeaseMs ?? 30_000;
     this.#ownsClient = options.client === undefined;
@@ -199,7 +223,36 @@ class RedisBackend implements RecordBackend, RefreshLock {
     return result;
   }
 
+  /** The rows of many lookups of one column in one script; the coalescer keeps the exact matches. */
+  async #readMany(column: LookupColumn, values: readonly string[]): Promise<TokenRecord[]> {
+    const keys = values.map((value) => (column === 'id' ? this.#tokenKey(value) : this.#indexKey(column, value)));
+    try {
+      const rows = (await this.#client.eval(
+        READ_MANY,
+        keys.length,
+        ...keys,
+        this.#tokenKey(''),
+        column,
+        ...FIELDS,
+      )) as (string | null)[][];
+      const records: TokenRecord[] = [];
+      for (const row of rows) {
+        // FIELDS starts with the id, which a hash deleted meanwhile (or never written) lacks.
+        if (row[0] == null) continue;
+        const record: Record<string, string | null> = {};
+        FIELDS.forEach((field, i) => {
+          record[field] = row[i] ?? null;
+        });
+        records.push(record as unknown as TokenRecord);
+      }
+      return records;
+    } catch (error) {
+      throw scrubbed(error);
+    }
+  }
+
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
+    if (this.#lookups) return this.#lookups.find(key);
     try {
       const records =
         key.column === 'id'
@@ -432,7 +485,8 @@ function checkExec(results: [Error | null, unknown][] | null): boolean {
  * set, for paged reads) and an index set per lookup value, so no call ever scans the keyspace;
  * token activity in two sorted sets (Redis 6.2+). Saves are optimistic transactions (WATCH/MULTI)
  * retried on conflict, so processes sharing the server never write a duplicate; commands have
- * bounded timeouts; and a {@link RefreshLock} on `SET NX PX` with a lease.
+ * bounded timeouts; and a {@link RefreshLock} on `SET NX PX` with a lease. Concurrent lookups
+ * share one read-only script (`coalesceLookups`, on by default).
  *
  * @example
  * ```ts
