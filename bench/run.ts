@@ -1,6 +1,6 @@
 // `npm run bench`: prints markdown tables for docs/benchmarks.md, with each target checked.
 import { cpus, totalmem } from 'node:os';
-import { benchServerStores } from './server-stores.js';
+import { benchServerStores, type ServerRow } from './server-stores.js';
 import { benchTokenManager } from './token-manager.js';
 import { benchTokenStores, fmt, type Row } from './token-stores.js';
 
@@ -111,19 +111,28 @@ async function serversSection() {
   log('server stores (issue #5 workload)…');
   const rows = await benchServerStores(log);
   print();
-  print('## Server stores: operations per second (32 callers in flight; the official DBStore 4)');
+  print('## Server stores: operations per second');
   print();
   print(
-    "The official DBStore's table is seeded directly: its own saveToken numbers new rows max(id) + 1 on a varchar id, which sorts '9' above '10', so its 11th insert fails with a duplicate key.",
+    "Our stores with 32 callers in flight and with 1; the official DBStore (a connection per call) with 4 and with 32, and the ratio taken against the better of the two at the same N. The official DBStore's table is seeded directly: its own saveToken numbers new rows max(id) + 1 on a varchar id, which sorts '9' above '10', so its 11th insert fails with a duplicate key.",
   );
   print();
-  print('| store | N | fill (saves/s) | findToken by user | saveToken (upsert) | × official (findToken) |');
-  print('|---|---:|---:|---:|---:|---:|');
-  const official = rows.find((r) => r.store.startsWith('official'));
+  print(
+    '| store | N | fill (saves/s) | findToken by user | findToken, 1 caller | saveToken (upsert) | × official (findToken) | × official, 1 caller |',
+  );
+  print('|---|---:|---:|---:|---:|---:|---:|---:|');
+  // Rows come in blocks of one N, the official DBStore last in each.
+  const officialFor = (row: ServerRow) => rows.slice(rows.indexOf(row)).find((r) => r.store.startsWith('official'));
+  const officialBest = (row: ServerRow) => {
+    const official = officialFor(row);
+    return Math.max(official?.byUser ?? 0, official?.byUserAt32 ?? 0);
+  };
+  const times = (ours?: number, theirs?: number) => (ours && theirs ? `${(ours / theirs).toFixed(1)}×` : '—');
   for (const row of rows) {
-    const ratio = official?.byUser && row.byUser ? `${(row.byUser / official.byUser).toFixed(0)}×` : '—';
+    const isOfficial = row.store.startsWith('official');
+    const byUser = isOfficial ? `${fmt(row.byUser)} (4) / ${fmt(row.byUserAt32)} (32)` : fmt(row.byUser);
     print(
-      `| ${row.store} | ${row.n} | ${fmt(row.fillPerSecond)} | ${fmt(row.byUser)} | ${fmt(row.upsert)} | ${ratio} |`,
+      `| ${row.store} | ${row.n} | ${fmt(row.fillPerSecond)} | ${byUser} | ${fmt(row.byUserAlone)} | ${fmt(row.upsert)} | ${times(row.byUser, officialBest(row))} | ${times(row.byUserAlone, officialFor(row)?.byUserAlone)} |`,
     );
   }
   print();
@@ -136,9 +145,9 @@ async function serversSection() {
   ] as const) {
     const measured = rows.filter((r) => r.store === store);
     const slowest = Math.min(...measured.map((r) => r.byUser ?? 0));
-    const ratio = official?.byUser ? slowest / official.byUser : 0;
+    const ratio = Math.min(...measured.map((r) => (r.byUser ?? 0) / (officialBest(r) || Number.POSITIVE_INFINITY)));
     print(
-      `| ${store}: findToken ≥ ${fmt(floor)}/s at every N, ≥ 20× official | ${measured.map((r) => `${fmt(r.byUser)}/s at ${r.n}`).join(', ')}; ${ratio.toFixed(0)}× | ${slowest >= floor && ratio >= 20 ? 'yes' : '**no**'} |`,
+      `| ${store}: findToken ≥ ${fmt(floor)}/s at every N, ≥ 20× the official DBStore at its best | ${measured.map((r) => `${fmt(r.byUser)}/s at ${r.n}`).join(', ')}; ${ratio.toFixed(1)}× at the lowest | ${slowest >= floor && ratio >= 20 ? 'yes' : '**no**'} |`,
     );
   }
 }
