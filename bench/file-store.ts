@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sdk from '@zohocrm/typescript-sdk-8.0';
 import { OAuthToken, type OAuthTokenFields } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store/stores/file';
-import { fmt } from './token-stores.js';
+import { fmt, officialToken } from './token-stores.js';
 
 const SIZES = [1_000, 10_000];
 const OP_SECONDS = 1.5;
@@ -91,24 +91,14 @@ async function benchOfficial(dir: string, n: number, log: (line: string) => void
     'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
   writeFileSync(path, [header, ...Array.from({ length: n }, (_, i) => line(i).join(','))].join('\n'));
   const store = new sdk.FileStore(path);
-  const token = (f: OAuthTokenFields) => {
-    const t = new sdk.OAuthToken(
-      f.clientId ?? null,
-      f.clientSecret ?? null,
-      null,
-      f.refreshToken ?? null,
-      null,
-      null,
-      f.accessToken ?? null,
-      new sdk.UserSignature(f.userName as string),
-    );
-    if (f.expiresIn != null) t.setExpiresIn(String(f.expiresIn));
-    return t;
-  };
   const seconds = n > 1_000 ? OP_SECONDS * 2 : OP_SECONDS; // slow enough that a short run counts few calls
-  const find = await opsPerSecond((i) => store.findToken(token({ userName: fields(pick(i, n)).userName })), 1, seconds);
+  const find = await opsPerSecond(
+    (i) => store.findToken(officialToken({ userName: fields(pick(i, n)).userName })),
+    1,
+    seconds,
+  );
   log(`  official FileStore N=${n}: ${fmt(find)} findToken/s`);
-  const saveOne = await opsPerSecond((i) => store.saveToken(token(fields(pick(i, n), i + 1))), 1, seconds);
+  const saveOne = await opsPerSecond((i) => store.saveToken(officialToken(fields(pick(i, n), i + 1))), 1, seconds);
   log(`  official FileStore N=${n}: ${fmt(saveOne)} saveToken/s`);
   return { store: 'official FileStore', n, find, saveOne };
 }

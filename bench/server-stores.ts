@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import sdk from '@zohocrm/typescript-sdk-8.0';
 import mysql from 'mysql2/promise';
-import { OAuthToken, type OAuthTokenFields, type TokenLike } from 'zoho-token-store';
+import { OAuthToken, type OAuthTokenFields } from 'zoho-token-store';
 import { MySQLStore } from 'zoho-token-store/stores/mysql';
 import { PostgresStore } from 'zoho-token-store/stores/postgres';
 import { RedisStore } from 'zoho-token-store/stores/redis';
-import { fmt, type Row } from './token-stores.js';
+import { fmt, officialToken, type Row } from './token-stores.js';
 
 const SIZES = process.env.BENCH_SERVER_SIZES
   ? process.env.BENCH_SERVER_SIZES.split(',').map(Number)
@@ -97,21 +97,6 @@ export async function benchServerStores(log: (line: string) => void): Promise<Se
   const rows: ServerRow[] = [];
   const suffix = randomBytes(4).toString('hex');
   const ours = (f: OAuthTokenFields) => new OAuthToken(f);
-  const official = (f: OAuthTokenFields): TokenLike => {
-    const token = new sdk.OAuthToken(
-      f.clientId ?? null,
-      f.clientSecret ?? null,
-      null,
-      f.refreshToken ?? null,
-      null,
-      null,
-      f.accessToken ?? null,
-      f.userName == null ? null : new sdk.UserSignature(f.userName),
-    );
-    token.setExpiresIn(String(f.expiresIn));
-    token.setAPIDomain(f.apiDomain ?? null);
-    return token;
-  };
   const officialTable = `bench_official_${suffix}`;
   const admin = await mysql.createConnection(MYSQL_URL);
   await admin.query(
@@ -142,7 +127,7 @@ export async function benchServerStores(log: (line: string) => void): Promise<Se
           .portNumber(3306)
           .tableName(officialTable)
           .build() as unknown as BenchStore,
-      official,
+      officialToken,
     ],
   ];
   try {

@@ -28,7 +28,8 @@ type Store = {
   findTokenById(id: string): Promise<unknown>;
 };
 
-const official = (fields: OAuthTokenFields): TokenLike => {
+/** The official SDK's own token, as its OAuthBuilder would make it from these fields. */
+export const officialToken = (fields: OAuthTokenFields): InstanceType<typeof sdk.OAuthToken> => {
   const token = new sdk.OAuthToken(
     fields.clientId ?? null,
     fields.clientSecret ?? null,
@@ -49,7 +50,11 @@ const SUBJECTS: Subject[] = [
   { name: 'SQLiteStore (file)', open: (dir) => ours(new SQLiteStore({ path: join(dir, 'bench.db') })) },
   {
     name: 'official FileStore',
-    open: (dir) => ({ store: new sdk.FileStore(join(dir, 'official.csv')), newToken: official, close: async () => {} }),
+    open: (dir) => ({
+      store: new sdk.FileStore(join(dir, 'official.csv')),
+      newToken: officialToken,
+      close: async () => {},
+    }),
   },
 ];
 
