@@ -237,3 +237,175 @@ describe('RecordTokenStore paged reads', () => {
     await assert.rejects(store.getTokensPage(null, 1), { code: TokenStoreErrorCode.CLOSED });
   });
 });
+
+/**
+ * A working backend that answers a turn of the event loop later, like a server, and counts its
+ * writes: `upsert` for a lone save, `upsertMany` (with the records of each) for a group.
+ */
+function slowBackend() {
+  const rows = new Map<string, TokenRecord>();
+  const calls = { upsert: 0, upsertMany: [] as number[], failNext: false };
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const matching = (keys: readonly LookupKey[]) =>
+    [...rows.values()].filter((row) => keys.some((key) => row[key.column] === key.value));
+  const backend: RecordBackend = {
+    findBy: (key) => matching([key]),
+    async upsert(keys, decide) {
+      calls.upsert++;
+      await turn();
+      const record = decide(matching(keys));
+      rows.set(record.id, record);
+    },
+    async upsertMany(keys, decide) {
+      await turn();
+      if (calls.failNext) {
+        calls.failNext = false;
+        throw new Error('connection reset');
+      }
+      const records = decide(matching(keys));
+      calls.upsertMany.push(records.length);
+      for (const record of records) rows.set(record.id, record);
+    },
+    delete: async (id) => void rows.delete(id),
+    list: async () => [...rows.values()],
+    clear: async () => rows.clear(),
+  };
+  return { backend, rows, calls };
+}
+
+const storeError = (code: string) => (error: unknown) => isTokenStoreError(error) && error.code === code;
+
+describe('RecordTokenStore save coalescing', () => {
+  it('writes a lone save at once, and the saves that queue behind it as one upsertMany', async () => {
+    const { backend, rows, calls } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    const tokens = Array.from(
+      { length: 50 },
+      (_, i) => new OAuthToken({ userName: `u${i}@zylker.com`, accessToken: `a${i}`, clientId: 'c' }),
+    );
+    await Promise.all(tokens.map((token) => store.saveToken(token)));
+    assert.equal(calls.upsert, 1, 'the first save did not wait for company');
+    assert.deepEqual(calls.upsertMany, [49]);
+    assert.equal(new Set(tokens.map((token) => token.getId())).size, 50);
+    for (const [i, token] of tokens.entries()) {
+      assert.equal(rows.get(token.getId() ?? '')?.accessToken, `a${i}`);
+      assert.equal((await store.findToken(new OAuthToken({ userName: `u${i}@zylker.com` })))?.getId(), token.getId());
+    }
+  });
+
+  it('decides a group in call order, with the result of saving one after another', async () => {
+    const user = 'ana@zylker.com';
+    const saves = () => [
+      new OAuthToken({ userName: 'first@zylker.com', accessToken: 'x' }),
+      new OAuthToken({ userName: user, accessToken: 'a1', refreshToken: 'r1', clientId: 'c' }),
+      new OAuthToken({ userName: user, accessToken: 'a2' }),
+      new OAuthToken({ refreshToken: 'r1', clientId: 'c', apiDomain: 'https://www.zohoapis.eu' }),
+      new OAuthToken({ accessToken: 'a2', expiresIn: '99' }),
+      new OAuthToken({ userName: user, refreshToken: 'r2' }),
+      new OAuthToken({ userName: 'bob@zylker.com', grantToken: 'g' }),
+      new OAuthToken({ grantToken: 'g', accessToken: 'b1' }),
+    ];
+    // Rows and each token's id, with ids renamed by first appearance (fresh ids are random).
+    const outcome = (tokens: OAuthToken[], rows: Iterable<TokenRecord>) => {
+      const names = new Map<string, string>();
+      const name = (id: string | null | undefined) => {
+        if (!id) return id;
+        if (!names.has(id)) names.set(id, `#${names.size}`);
+        return names.get(id);
+      };
+      const ids = tokens.map((token) => name(token.getId()));
+      const stored = [...rows].map((row) => ({ ...row, id: name(row.id) }));
+      return { ids, stored: stored.sort((a, b) => String(a.id).localeCompare(String(b.id))) };
+    };
+
+    const serial = slowBackend();
+    const oneByOne = saves();
+    const serialStore = new RecordTokenStore(serial.backend, { coalesceSaves: false });
+    for (const token of oneByOne) await serialStore.saveToken(token);
+
+    const grouped = slowBackend();
+    const together = saves();
+    const store = new RecordTokenStore(grouped.backend);
+    await Promise.all(together.map((token) => store.saveToken(token)));
+    assert.equal(grouped.calls.upsert, 1);
+    assert.equal(grouped.calls.upsertMany.length, 1, 'the seven saves after the first went as one group');
+    assert.deepEqual(outcome(together, grouped.rows.values()), outcome(oneByOne, serial.rows.values()));
+    const ana = [...grouped.rows.values()].find((row) => row.userName === user);
+    assert.deepEqual([ana?.accessToken, ana?.refreshToken, ana?.expiryTime], ['a2', 'r2', '99']);
+  });
+
+  it('fails only the saves of a group that cannot be written, with their own typed errors', async () => {
+    const { backend, rows, calls } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    const owner = new OAuthToken({ userName: 'owner@zylker.com', accessToken: 'o' });
+    await store.saveToken(owner);
+    const burst = (tokens: OAuthToken[]) => Promise.allSettled(tokens.map((token) => store.saveToken(token)));
+    const nothing = () => new OAuthToken({ userName: 'empty@zylker.com' });
+    const conflict = () =>
+      new OAuthToken({ id: owner.getId() ?? '', userName: 'thief@zylker.com', accessToken: 'stolen' });
+    const results = await burst([
+      new OAuthToken({ userName: 'lone@zylker.com', accessToken: 'l' }),
+      nothing(),
+      new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'a1' }),
+      conflict(),
+      new OAuthToken({ userName: 'u2@zylker.com', accessToken: 'a2' }),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok(storeError(TokenStoreErrorCode.NOTHING_TO_SAVE)((results[1] as PromiseRejectedResult).reason));
+    assert.ok(storeError(TokenStoreErrorCode.ID_CONFLICT)((results[3] as PromiseRejectedResult).reason));
+    assert.deepEqual(calls.upsertMany, [2]);
+
+    // A group in which every save fails writes nothing and changes nothing.
+    const before = JSON.stringify([...rows.values()]);
+    const failing = await burst([
+      new OAuthToken({ userName: 'u3@zylker.com', accessToken: 'a3' }),
+      nothing(),
+      conflict(),
+    ]);
+    assert.deepEqual(
+      failing.map((result) => result.status),
+      ['fulfilled', 'rejected', 'rejected'],
+    );
+    assert.deepEqual(calls.upsertMany, [2, 0]);
+    assert.equal(JSON.stringify([...rows.values()].filter((row) => row.userName !== 'u3@zylker.com')), before);
+    assert.equal(rows.get(owner.getId() ?? '')?.userName, 'owner@zylker.com');
+  });
+
+  it('fails every save of a group whose write fails, writing none of them', async () => {
+    const { backend, rows, calls } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    calls.failNext = true;
+    const tokens = ['a', 'b', 'c'].map((name) => new OAuthToken({ userName: `${name}@zylker.com`, accessToken: name }));
+    const results = await Promise.allSettled(tokens.map((token) => store.saveToken(token)));
+    assert.equal(results[0]?.status, 'fulfilled');
+    for (const result of results.slice(1)) {
+      assert.equal(result.status, 'rejected');
+      const { reason } = result as PromiseRejectedResult;
+      assert.ok(storeError(TokenStoreErrorCode.STORAGE_FAILURE)(reason));
+      assert.ok(!String(reason.message).includes('@zylker.com'));
+    }
+    assert.deepEqual(
+      [...rows.values()].map((row) => row.userName),
+      ['a@zylker.com'],
+    );
+    // The queue goes on: the next burst is written.
+    await Promise.all(tokens.map((token) => store.saveToken(token)));
+    assert.equal(rows.size, 3);
+  });
+
+  it('writes one save at a time with coalesceSaves: false', async () => {
+    const { backend, rows, calls } = slowBackend();
+    const store = new RecordTokenStore(backend, { coalesceSaves: false });
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        store.saveToken(new OAuthToken({ userName: `u${i}@z.com`, accessToken: 'a' })),
+      ),
+    );
+    assert.equal(calls.upsert, 10);
+    assert.deepEqual(calls.upsertMany, []);
+    assert.equal(rows.size, 10);
+  });
+});

@@ -446,24 +446,31 @@ describe('SQL stores on a real server', () => {
 
 /**
  * A store of this kind on a pool or client of the test's own whose plain lookups it counts: pool
- * queries (transactions run on their own connections) or Redis scripts (saves use MULTI).
+ * queries (transactions run on their own connections) or Redis scripts (saves use MULTI); and,
+ * on the SQL stores, its transactions: the connections it takes from the pool.
  */
 function countingStore(kind: Kind, extra: Record<string, unknown> = {}) {
   const options: { url: string; table?: string; prefix?: string } = fresh[kind]();
-  const counter = { queries: 0 };
-  const count = <F extends (...args: never[]) => unknown>(call: F): F =>
+  const counter = { queries: 0, transactions: 0 };
+  const count = <F extends (...args: never[]) => unknown>(call: F, what: keyof typeof counter = 'queries'): F =>
     ((...args: Parameters<F>) => {
-      counter.queries++;
+      counter[what]++;
       return call(...args);
     }) as F;
   if (kind === 'mysql') {
     const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 });
-    Object.assign(pool, { query: count(pool.query.bind(pool)) });
+    Object.assign(pool, {
+      query: count(pool.query.bind(pool)),
+      getConnection: count(pool.getConnection.bind(pool), 'transactions'),
+    });
     return { store: new MySQLStore({ ...options, ...extra, pool }), counter, options, done: () => pool.end() };
   }
   if (kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
-    Object.assign(pool, { query: count(pool.query.bind(pool)) });
+    Object.assign(pool, {
+      query: count(pool.query.bind(pool)),
+      connect: count(pool.connect.bind(pool), 'transactions'),
+    });
     return { store: new PostgresStore({ ...options, ...extra, pool }), counter, options, done: () => pool.end() };
   }
   const client = new Redis(REDIS_URL);
@@ -606,6 +613,43 @@ for (const kind of KINDS) {
         assert.ok(afterSave >= 16, `only ${afterSave} lookups after the save`);
       } finally {
         await store.close();
+      }
+    });
+  });
+}
+
+for (const kind of ['mysql', 'postgres'] as const) {
+  describe(`${NAMES[kind]} save coalescing`, { skip: !up[kind] }, () => {
+    it('writes the saves that queue behind one as one transaction, each caller getting its own id', async () => {
+      const { store, counter, done } = countingStore(kind);
+      try {
+        await store.saveToken(token(0));
+        counter.transactions = 0;
+        const burst = Array.from({ length: 40 }, (_, n) => token(n));
+        await Promise.all(burst.map((t) => store.saveToken(t)));
+        assert.equal(counter.transactions, 2, 'one for the first save, one for the 39 queued behind it');
+        const found = await Promise.all(burst.map((_, n) => store.findToken(byUser(`u${n}@zylker.com`))));
+        assert.deepEqual(
+          found.map((t) => t?.getId()),
+          burst.map((t) => t.getId()),
+        );
+        assert.equal((await store.getTokens()).length, 40);
+      } finally {
+        await store.close();
+        await done();
+      }
+    });
+
+    it('takes one transaction per save with coalesceSaves: false', async () => {
+      const { store, counter, done } = countingStore(kind, { coalesceSaves: false });
+      try {
+        await store.saveToken(token(0));
+        counter.transactions = 0;
+        await Promise.all(Array.from({ length: 10 }, (_, n) => store.saveToken(token(n))));
+        assert.equal(counter.transactions, 10);
+      } finally {
+        await store.close();
+        await done();
       }
     });
   });

@@ -15,6 +15,20 @@ export interface StoreOptions<T extends TokenLike> {
    * `() => Reflect.construct(OAuthToken, [])` with the SDK's `OAuthToken`.
    */
   tokenFactory?: () => T;
+  /**
+   * Group commit for `saveToken`: saves that arrive while one is being written go out together
+   * as one atomic `upsertMany` (a transaction, a MULTI), in the order they were called, and
+   * each caller still gets its own result or error. A lone save is written at once, as before.
+   * Only on a backend with `upsertMany`. Default true; false writes one save at a time.
+   */
+  coalesceSaves?: boolean;
+}
+
+/** A `saveToken` waiting for its group. */
+interface QueuedSave {
+  readonly token: TokenLike;
+  resolve(): void;
+  reject(error: unknown): void;
 }
 
 // Ten digits, like the official DBStore's numeric ids, so they fit its `id varchar(10)` and its
@@ -81,11 +95,16 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 {
   readonly #backend: RecordBackend;
   readonly #tokenFactory: () => T;
+  readonly #coalesceSaves: boolean;
+  /** Saves waiting while another group is written; `#writingSaves` while one is. */
+  #queuedSaves: QueuedSave[] = [];
+  #writingSaves = false;
   #closed = false;
 
   constructor(backend: RecordBackend, options: StoreOptions<T> = {}) {
     this.#backend = backend;
     this.#tokenFactory = options.tokenFactory ?? (() => new OAuthToken() as unknown as T);
+    this.#coalesceSaves = options.coalesceSaves !== false && backend.upsertMany !== undefined;
   }
 
   // Typed wider than TokenLike (and checked at run time) so a store also fits the official SDK's
@@ -103,6 +122,64 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 
   async saveToken(token: object): Promise<void> {
     assertToken(token, 'saveToken');
+    if (!this.#coalesceSaves) return this.#saveOne(token);
+    this.#assertOpen('saveToken');
+    return new Promise<void>((resolve, reject) => {
+      this.#queuedSaves.push({ token, resolve, reject });
+      if (!this.#writingSaves) void this.#writeQueuedSaves();
+    });
+  }
+
+  /**
+   * Writes queued saves until none are left: a lone one through `upsert`, a group (at most 1,000)
+   * as one `upsertMany`. Saves queue while a group is written, so a burst of callers costs one
+   * write per group instead of one each, and nobody waits for a timer. Never rejects: every
+   * save's own promise carries its outcome.
+   */
+  async #writeQueuedSaves(): Promise<void> {
+    this.#writingSaves = true;
+    try {
+      while (this.#queuedSaves.length > 0) {
+        const group = this.#queuedSaves.splice(0, BATCH_SIZE);
+        const [first] = group;
+        if (group.length === 1 && first) await this.#saveOne(first.token).then(first.resolve, first.reject);
+        else await this.#saveGroup(group);
+      }
+    } finally {
+      this.#writingSaves = false;
+    }
+  }
+
+  /**
+   * One atomic write of many `saveToken` calls, each decided in call order against the rows
+   * before it and the group's earlier saves, as if they ran one after another. A save that
+   * cannot be written (`NOTHING_TO_SAVE`, `ID_CONFLICT`) fails alone and writes nothing; a
+   * failure of the storage fails the whole group, with nothing written.
+   */
+  async #saveGroup(group: readonly QueuedSave[]): Promise<void> {
+    let plan: BatchPlan;
+    try {
+      plan = await this.#upsertPlanned(
+        'saveToken',
+        group.map((save) => save.token),
+        true,
+      );
+    } catch (error) {
+      for (const save of group) save.reject(error);
+      return;
+    }
+    for (const [i, save] of group.entries()) {
+      const record = plan.written[i];
+      if (record === undefined) {
+        save.reject(plan.failures[i]);
+        continue;
+      }
+      fillToken(save.token, record).setId(record.id);
+      save.resolve();
+    }
+  }
+
+  async #saveOne(token: TokenLike): Promise<void> {
     const keys = lookupKeys(token);
     let written: TokenRecord | undefined;
     await this.#withFreshIds('saveToken', 1, (newIds) => {
@@ -160,23 +237,28 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   }
 
   async #saveBatch(tokens: readonly TokenLike[]): Promise<void> {
-    const backend = this.#backend as Required<Pick<RecordBackend, 'upsertMany'>>;
-    const keys = tokens.map(lookupKeys);
-    let written: readonly TokenRecord[] = [];
-    await this.#withFreshIds('saveTokens', tokens.length, (newIds) =>
-      backend.upsertMany(
-        distinctKeys([...keys.flat(), ...newIds.map((value) => ({ column: 'id' as const, value }))]),
-        (candidates) => {
-          const plan = planBatch(tokens, keys, newIds, candidates);
-          written = plan.written;
-          return plan.records;
-        },
-      ),
-    );
+    const { written } = await this.#upsertPlanned('saveTokens', tokens, false);
     tokens.forEach((token, i) => {
       const record = written[i] as TokenRecord;
       fillToken(token, record).setId(record.id);
     });
+  }
+
+  /** One atomic `upsertMany` of `tokens` planned by {@link planBatch}, with fresh ids drawn again if taken. */
+  async #upsertPlanned(operation: string, tokens: readonly TokenLike[], isolate: boolean): Promise<BatchPlan> {
+    const backend = this.#backend as Required<Pick<RecordBackend, 'upsertMany'>>;
+    const keys = tokens.map(lookupKeys);
+    let plan: BatchPlan | undefined;
+    await this.#withFreshIds(operation, tokens.length, (newIds) =>
+      backend.upsertMany(
+        distinctKeys([...keys.flat(), ...newIds.map((value) => ({ column: 'id' as const, value }))]),
+        (candidates) => {
+          plan = planBatch(tokens, keys, newIds, candidates, isolate);
+          return plan.records;
+        },
+      ),
+    );
+    return plan as BatchPlan;
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -387,17 +469,26 @@ function distinctKeys(keys: readonly LookupKey[]): LookupKey[] {
   return [...seen.values()];
 }
 
+/** What a batch writes: per token its record or (isolated) its error, and the final version of every row. */
+interface BatchPlan {
+  written: (TokenRecord | undefined)[];
+  failures: (TokenStoreError | undefined)[];
+  records: TokenRecord[];
+}
+
 /**
  * What a batch writes: each token decided as `saveToken` would, in order, against the stored
  * candidates overlaid with the batch's own earlier writes, so tokens of one batch match each other.
- * Returns each token's record and the final version of every row written.
+ * A token that cannot be saved throws, or with `isolate` gets its error in `failures` and is
+ * skipped, as a failed `saveToken` would be.
  */
 function planBatch(
   tokens: readonly TokenLike[],
   keys: readonly (readonly LookupKey[])[],
   newIds: readonly string[],
   candidates: readonly TokenRecord[],
-): { written: TokenRecord[]; records: TokenRecord[] } {
+  isolate = false,
+): BatchPlan {
   const rows = new Map<string, TokenRecord>();
   const index = new Map<string, Set<string>>();
   const slot = (column: LookupColumn, value: string) => `${column}\u0000${value}`;
@@ -421,6 +512,7 @@ function planBatch(
   };
   for (const row of candidates) put(row);
   const changed = new Set<string>();
+  const failures: (TokenStoreError | undefined)[] = [];
   const written = tokens.map((token, i) => {
     const newId = newIds[i] as string;
     const tokenKeys = keys[i] as readonly LookupKey[];
@@ -428,12 +520,19 @@ function planBatch(
     for (const key of [...tokenKeys, { column: 'id' as const, value: newId }]) {
       for (const row of rowsFor(key)) own.set(row.id, row);
     }
-    const record = decideWrite(token, tokenKeys, [...own.values()], newId);
+    let record: TokenRecord;
+    try {
+      record = decideWrite(token, tokenKeys, [...own.values()], newId);
+    } catch (error) {
+      if (!isolate || !isTokenStoreError(error)) throw error;
+      failures[i] = error;
+      return undefined;
+    }
     put(record);
     changed.add(record.id);
     return record;
   });
-  return { written, records: [...changed].map((id) => rows.get(id) as TokenRecord) };
+  return { written, failures, records: [...changed].map((id) => rows.get(id) as TokenRecord) };
 }
 
 /** The new record, with every field it leaves null kept from the stored row. */

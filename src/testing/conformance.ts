@@ -471,6 +471,39 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
       );
 
       it(
+        'fails only the concurrent saves that cannot be written, each with its own error',
+        withStore(async (store) => {
+          const owner = full(1, { id: '100' });
+          await store.saveToken(owner);
+          const burst = (tokens: TokenLike[]) => Promise.allSettled(tokens.map((token) => store.saveToken(token)));
+          const empty = () => newToken({ userName: 'empty@zylker.com' });
+          const thief = () => full(9, { id: '100' });
+          const outcomes = await burst([full(2), empty(), full(3), thief(), full(4)]);
+          // Some stores write the saves that queue behind another as one group: also one of failures only.
+          const allFailing = await burst([full(5), empty(), thief()]);
+          const codes = [...outcomes, ...allFailing].map((result) =>
+            result.status === 'fulfilled' ? 'saved' : (result.reason as { code?: string }).code,
+          );
+          assert.deepEqual(codes, [
+            'saved',
+            TokenStoreErrorCode.NOTHING_TO_SAVE,
+            'saved',
+            TokenStoreErrorCode.ID_CONFLICT,
+            'saved',
+            'saved',
+            TokenStoreErrorCode.NOTHING_TO_SAVE,
+            TokenStoreErrorCode.ID_CONFLICT,
+          ]);
+          const names = (await store.getTokens()).map((token) => token.getUserSignature()?.getName());
+          assert.deepEqual(
+            names.sort(),
+            [1, 2, 3, 4, 5].map((n) => `user${n}@zylker.com`),
+          );
+          sameRecord(await byId(store, '100'), owner);
+        }),
+      );
+
+      it(
         'refuses a token with nothing to store, writing nothing',
         withStore(async (store) => {
           await assertStoreError(
