@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { OAuthToken } from 'zoho-token-store';
+import { fetchCurrentUserEmail, OAuthToken } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { type AccessTokenSource, CrmErrorCode, createCrmClient, isCrmError } from '../src/crm/crm-client.js';
 
@@ -154,5 +154,34 @@ describe('CRM client failures', () => {
   it('keeps Zoho’s own error code and status', async () => {
     emulator.injectFault({ path: '/crm', kind: 'status', status: 503 });
     await rejectsWithCrm(createCrmClient({ tokens }).request('GET', '/crm/v8/org'), 'INTERNAL_ERROR', 503);
+  });
+
+  it('fetchCurrentUserEmail: the email, null for an error status, and typed errors like the client', async () => {
+    const accessToken = await tokens.getAccessToken();
+    assert.match((await fetchCurrentUserEmail(emulator.url, accessToken)) ?? '', /@/);
+    assert.equal(await fetchCurrentUserEmail(emulator.url, '1000.not-a-token'), null);
+    // The same odd answers as above, whatever path the function asks for.
+    const answering = (path: string) => ({
+      fetch: (_url: string | URL | Request, init?: RequestInit) => fetch(`${oddUrl}${path}`, init),
+    });
+    assert.equal(await fetchCurrentUserEmail(emulator.url, accessToken, answering('/json')), null);
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(emulator.url, accessToken, answering('/html')),
+      CrmErrorCode.UNEXPECTED_RESPONSE,
+      200,
+      'SyntaxError',
+    );
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(emulator.url, accessToken, answering('/cut')),
+      CrmErrorCode.NETWORK_ERROR,
+      0,
+    );
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(emulator.url, accessToken, { ...answering('/stall'), timeoutMs: 200 }),
+      CrmErrorCode.TIMEOUT,
+      0,
+    );
+    emulator.injectFault({ path: '/crm', kind: 'drop' });
+    await rejectsWithCrm(fetchCurrentUserEmail(emulator.url, accessToken), CrmErrorCode.NETWORK_ERROR, 0, 'TypeError');
   });
 });

@@ -103,32 +103,17 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const timeout = AbortSignal.timeout(timeoutMs);
-    let response: Response;
-    let text: string;
-    try {
-      response = await send(url, {
-        method,
-        headers: {
-          ...request.headers,
-          Authorization: `Zoho-oauthtoken ${accessToken}`,
-          ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
-      });
-      // The body can fail too: a connection cut or the timeout while it streams.
-      text = await response.text();
-    } catch (error) {
-      // The caller's own abort is theirs to handle, as fetch reports it.
-      if (request.signal?.aborted) throw error;
-      throw timeout.aborted
-        ? new CrmError(0, CrmErrorCode.TIMEOUT, `no answer from ${url.host} within ${timeoutMs} ms`, undefined, {
-            cause: error,
-          })
-        : new CrmError(0, CrmErrorCode.NETWORK_ERROR, `could not reach ${url.host}`, undefined, { cause: error });
-    }
-    return { accessToken, response, body: parseBody(response, text, url) };
+    const { response, body } = await callCrm(send, url, timeoutMs, {
+      method,
+      headers: {
+        ...request.headers,
+        Authorization: `Zoho-oauthtoken ${accessToken}`,
+        ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal: request.signal,
+    });
+    return { accessToken, response, body };
   }
 
   return {
@@ -151,6 +136,36 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
       return result.body as T;
     },
   };
+}
+
+/**
+ * Sends one CRM call and reads its body, within `timeoutMs`: a failure to reach Zoho or a cut
+ * body is a {@link CrmError} `NETWORK_ERROR` or `TIMEOUT`, a success whose body is not JSON
+ * `UNEXPECTED_RESPONSE`. An abort by the caller's own `signal` passes as fetch reports it.
+ */
+export async function callCrm(
+  send: typeof fetch,
+  url: URL,
+  timeoutMs: number,
+  init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal | undefined },
+): Promise<{ response: Response; body: unknown }> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await send(url, {
+      ...init,
+      signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
+    });
+    // The body can fail too: a connection cut or the timeout while it streams.
+    const text = await response.text();
+    return { response, body: parseBody(response, text, url) };
+  } catch (error) {
+    if (error instanceof CrmError || init.signal?.aborted) throw error;
+    throw timeout.aborted
+      ? new CrmError(0, CrmErrorCode.TIMEOUT, `no answer from ${url.host} within ${timeoutMs} ms`, undefined, {
+          cause: error,
+        })
+      : new CrmError(0, CrmErrorCode.NETWORK_ERROR, `could not reach ${url.host}`, undefined, { cause: error });
+  }
 }
 
 /** Null for an empty body; an error status without JSON is left for the caller to report as `HTTP_ERROR`. */
