@@ -192,6 +192,28 @@ for (const [name, createStore] of [
   });
 }
 
+describe('purgeTokens and the refresh lock', () => {
+  it('deletes under the token’s refresh lock, so a renewal inside it is kept, with its id', async () => {
+    const store = new SQLiteStore({ path: ':memory:' });
+    const ids = await seed(store, token('busy', { refreshToken: null, expiresIn: NOW - HOUR }));
+    let purging: Promise<unknown> | undefined;
+    // A TokenManager elsewhere renews the token: it holds the lock it renews under while purgeTokens
+    // lists the token as expired, and saves the renewal before letting go.
+    await store.withRefreshLock(`zoho-token:${ids.busy}`, async () => {
+      purging = purgeTokens(store, { expired: true, now: NOW });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await store.saveToken(
+        new OAuthToken({ userName: 'busy@zylker.com', refreshToken: '1000.r', expiresIn: NOW + HOUR }),
+      );
+    });
+    assert.deepEqual(await purging, { purged: [], kept: 1 });
+    const [kept] = await store.getTokens();
+    assert.equal(kept?.getId(), ids.busy);
+    assert.equal(kept?.getRefreshToken(), '1000.r');
+    await store.close();
+  });
+});
+
 describe('purgeTokens refuses', () => {
   it('idle and revoked on a store that tracks no activity, with NOT_SUPPORTED, deleting nothing', async () => {
     const store = plainStore();

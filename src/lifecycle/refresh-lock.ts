@@ -11,3 +11,11 @@ export interface RefreshLock {
 export function hasRefreshLock(store: object): store is RefreshLock {
   return typeof (store as Partial<RefreshLock>).withRefreshLock === 'function';
 }
+
+/**
+ * The lock key of a stored token: what the TokenManager holds while it renews the token with
+ * this id, and what `rekey` and `purgeTokens` hold so they never interleave with a renewal.
+ */
+export function tokenLockKey(name: string): string {
+  return `zoho-token:${name}`;
+}

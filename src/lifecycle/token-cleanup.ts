@@ -3,6 +3,7 @@ import { hasActivityTracking, type TokenActivity } from '../store/token-activity
 import type { TokenStore } from '../store/token-store.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import type { TokenLike } from '../token/oauth-token.js';
+import { hasRefreshLock, tokenLockKey } from './refresh-lock.js';
 
 /**
  * Why {@link purgeTokens} removed a token; when several apply, the first in this order is given.
@@ -80,9 +81,12 @@ const ACCESS_TOKEN_LIFETIME_MS = 3_600_000;
  *
  * Idle and revoked need a store that tracks activity (`hasActivityTracking`); on another store
  * they fail with `TokenStoreError` `NOT_SUPPORTED`. Each token (and all activity) is read again
- * just before the deletes, so one renewed, used or signed in again since the listing is kept. The
- * `TokenStore` contract has no conditional delete, so a save in the instant between that read
- * and its delete is still lost: run it when few sign-ins are expected, or with `dryRun` first.
+ * just before the deletes, so one renewed, used or signed in again since the listing is kept. On
+ * a store with a refresh lock (every built-in store but MemoryStore) each token is read again and
+ * deleted while holding the lock the TokenManager renews it under, so no refresh or sign-in of a
+ * stored token lands in between. Without one, and for other writers (a save that bypasses the
+ * TokenManager, a use recorded in that instant), the `TokenStore` contract has no conditional
+ * delete: run it when few sign-ins are expected, or with `dryRun` first.
  *
  * @throws TypeError when no policy is given or `idleMs` is not a positive number.
  *
@@ -132,17 +136,22 @@ export async function purgeTokens(store: TokenStore<TokenLike>, options: PurgeOp
   const fresh = await readActivity();
   const purged: PurgedToken[] = [];
   let vanished = 0;
-  for (const { token } of candidates) {
-    const id = token.getId() as string;
+  const purgeOne = async (id: string) => {
     const current = await store.findTokenById(id);
     if (current === null) {
       vanished++;
-      continue;
+      return;
     }
     const reason = reasonOf(current, fresh);
-    if (reason === null) continue;
+    if (reason === null) return;
     await store.deleteToken(id);
     purged.push({ ...summarizeToken(current), reason });
+  };
+  for (const { token } of candidates) {
+    const id = token.getId() as string;
+    // Under the token's refresh lock, so no renewal lands between the re-read and the delete.
+    if (hasRefreshLock(store)) await store.withRefreshLock(tokenLockKey(id), () => purgeOne(id));
+    else await purgeOne(id);
   }
   return { purged, kept: tokens.length - purged.length - vanished };
 }

@@ -19,7 +19,7 @@ import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import { OAuthToken, type TokenLike, UserSignature } from '../token/oauth-token.js';
 import { userNameOf } from '../token/token-record.js';
 import { type Logger, silentLogger } from './logger.js';
-import { hasRefreshLock } from './refresh-lock.js';
+import { hasRefreshLock, tokenLockKey } from './refresh-lock.js';
 import { TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
 
 /** Which stored token a manager looks after: by id, user, or one of its token values. */
@@ -406,7 +406,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       token?.getId() ??
       userNameOf(token ?? this.#referenceToken()) ??
       createHash('sha256').update(Object.values(reference).join('\u0000')).digest('hex').slice(0, 32);
-    return `zoho-token:${name}`;
+    return tokenLockKey(name);
   }
 }
 

@@ -1,5 +1,5 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
-import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
 import { lookupKeys } from '../store/matching.js';
 import type { PagedReads } from '../store/record-token-store.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
@@ -323,8 +323,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
       await this.#inner.saveToken(resealed);
       return true;
     };
-    // The key the TokenManager locks a stored token's refresh under.
-    return this.withRefreshLock ? this.withRefreshLock(`zoho-token:${id}`, work) : work();
+    return this.withRefreshLock ? this.withRefreshLock(tokenLockKey(id), work) : work();
   }
 
   /** Key ids to try a lookup under, primary first; `PLAIN` last for rows never encrypted. */
