@@ -68,24 +68,29 @@ describe('signed values', () => {
 
 describe('sessions and sign-in state', () => {
   let now = 1_800_000_000_000;
-  const sessions = new Sessions(new SignedValues(randomBytes(32)), { secure: false, now: () => now });
+  const key = randomBytes(32);
+  const sessions = new Sessions(new SignedValues(key), { secure: false, now: () => now });
   const cookieOf = (setCookieValue: string) => setCookieValue.split(';')[0] as string;
 
   it('sets httpOnly, SameSite=Lax cookies, Secure only over https', () => {
-    const cookie = sessions.start('ana.lopez@zylker.com');
+    const cookie = sessions.start('ana.lopez@zylker.com', '4821736455');
     assert.match(cookie, /^portal_session=[\w-]+\.[\w-]+; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax$/);
     assert.match(setCookie('a', 'b', { maxAgeSeconds: 1, secure: true }), /; HttpOnly; SameSite=Lax; Secure$/);
     assert.equal(parseCookies('a=1; b=2; a=3; junk').get('a'), '1');
   });
 
   it('reads back a session, with a CSRF token bound to it, until it is too old', () => {
-    const header = cookieOf(sessions.start('ana.lopez@zylker.com'));
+    const header = cookieOf(sessions.start('ana.lopez@zylker.com', '4821736455'));
     const session = sessions.read(header);
     assert.equal(session?.email, 'ana.lopez@zylker.com');
+    assert.equal(session?.tokenId, '4821736455');
+    // A session signed without the token id (an older cookie) is no session.
+    const untied = new SignedValues(key).sign('portal_session', { email: 'ana.lopez@zylker.com', issuedAt: now });
+    assert.equal(sessions.read(`portal_session=${untied}`), null);
     assert.ok(session && sessions.csrfMatches(session, session.csrfToken));
     assert.ok(session && !sessions.csrfMatches(session, null));
     assert.ok(session && !sessions.csrfMatches(session, `${session.csrfToken}x`));
-    const other = sessions.read(cookieOf(sessions.start('ben.carter@zylker.com')));
+    const other = sessions.read(cookieOf(sessions.start('ben.carter@zylker.com', '4821736456')));
     assert.notEqual(other?.csrfToken, session?.csrfToken);
     now += 31 * 24 * 3_600_000;
     assert.equal(sessions.read(header), null);
@@ -395,6 +400,39 @@ describe('the portal over HTTP', () => {
     assert.equal(location(await again.get('/dashboard')), '/');
   });
 
+  it('ends the sessions of a token that was replaced, and their logout leaves the new token alone', async () => {
+    // The auto-approving consent page gives 10 codes per 10 minutes: earlier tests used them up.
+    emulator.clock.advance(11 * 60_000);
+    const laptop = new PortalClient(portal.url);
+    await laptop.signIn();
+    // A copy of the laptop's cookie: another device, or a stolen one.
+    const stolen = laptop.cookies.get('portal_session') as string;
+    const copy = new PortalClient(portal.url);
+    copy.cookies.set('portal_session', stolen);
+    const copiedPage = await copy.get('/dashboard');
+    assert.equal(copiedPage.status, 200);
+    await laptop.post('/logout', { csrf: PortalClient.csrfOf(await laptop.get('/dashboard')) });
+
+    const again = new PortalClient(portal.url);
+    await again.signIn();
+    const anaToken = async () =>
+      (await portal.context.store.getTokens()).find((t) => t.getUserSignature()?.getName() === 'ana.lopez@zylker.com');
+    const stored = await anaToken();
+    assert.ok(stored);
+    assert.equal(location(await copy.get('/dashboard')), '/?notice=removed');
+    emulator.resetCounters();
+    // Logout with the copied cookie and the CSRF token of its page, which still match each other.
+    const replay = new PortalClient(portal.url);
+    replay.cookies.set('portal_session', stolen);
+    assert.equal(
+      location(await replay.post('/logout', { csrf: PortalClient.csrfOf(copiedPage) })),
+      '/?notice=signed-out',
+    );
+    assert.equal(emulator.counters().revoke ?? 0, 0);
+    assert.equal((await anaToken())?.getId(), stored.getId());
+    assert.equal((await again.get('/dashboard')).status, 200);
+  });
+
   it('keeps the admin page from a session whose token is gone', async () => {
     const browser = new PortalClient(portal.url);
     await browser.signIn();
@@ -543,7 +581,8 @@ describe('the portal when its store is down', () => {
     try {
       const browser = new PortalClient(portal.url);
       // A user signed in before the store went down.
-      const [, session] = /^portal_session=([^;]+)/.exec(portal.context.sessions.start('ana.lopez@zylker.com')) ?? [];
+      const [, session] =
+        /^portal_session=([^;]+)/.exec(portal.context.sessions.start('ana.lopez@zylker.com', '4821736455')) ?? [];
       browser.cookies.set('portal_session', session as string);
       assertFriendly(await browser.get('/dashboard'), 503, /Sign-ins are unavailable/);
       const callback = location(await browser.get(location(await browser.get('/login'))));

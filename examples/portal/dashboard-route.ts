@@ -24,7 +24,7 @@ export const dashboard: Route = async (portal, request) => {
 
   try {
     const started = performance.now();
-    const manager = await portal.tokens.managerFor(session.email);
+    const manager = await portal.tokens.managerFor(session);
     if (!manager) return signInAgainReply(portal, session, 'removed');
     await manager.getAccessToken();
     const tokenMs = performance.now() - started;

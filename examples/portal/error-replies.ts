@@ -52,7 +52,7 @@ export function formExpiredReply(portal: PortalContext, request: PortalRequest):
  *
  * @example
  * ```ts
- * if (!(await portal.tokens.managerFor(session.email))) return signInAgainReply(portal, session, 'removed');
+ * if (!(await portal.tokens.managerFor(session))) return signInAgainReply(portal, session, 'removed');
  * ```
  */
 export function signInAgainReply(portal: PortalContext, session: Session, notice: 'reauth' | 'removed'): Reply {

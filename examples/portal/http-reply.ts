@@ -36,7 +36,7 @@ export function htmlReply(status: number, body: SafeHtml, headers: Record<string
  *
  * @example
  * ```ts
- * return redirect('/dashboard', [sessions.start(email)]);
+ * return redirect('/dashboard', [sessions.start(email, tokenId)]);
  * ```
  */
 export function redirect(location: string, cookies: string[] = []): Reply {

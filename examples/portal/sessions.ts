@@ -9,10 +9,15 @@ const SESSION_MAX_AGE_MS = 30 * 24 * 3_600_000;
 /** Zoho's grant codes live minutes; a sign-in that takes longer starts over. */
 const STATE_MAX_AGE_MS = 10 * 60_000;
 
-/** A signed-in browser: who it is and the token its forms must send back. */
+/** A signed-in browser: who it is, which stored token it signed in with, and what its forms send back. */
 export interface Session {
-  /** The user's Zoho CRM email. The session never holds a Zoho token, only this. */
+  /** The user's Zoho CRM email. The session never holds a Zoho token, only this and the row id. */
   email: string;
+  /**
+   * The id of the stored token the sign-in saved: the session is good only while the user's stored
+   * token is that row, so a token deleted or revoked (and signed in again since) ends it everywhere.
+   */
+  tokenId: string;
   /** Must come back with every POST, as the form field `csrf`. */
   csrfToken: string;
 }
@@ -26,14 +31,15 @@ export interface SessionOptions {
 }
 
 /**
- * The portal's browser state, all in signed cookies: the session (the user's email and when it
- * began) and, during sign-in, the OAuth `state` that binds Zoho's redirect to this browser.
+ * The portal's browser state, all in signed cookies: the session (the user's email, the id of
+ * their stored token, and when it began) and, during sign-in, the OAuth `state` that binds Zoho's
+ * redirect to this browser.
  *
  * @example
  * ```ts
  * const sessions = new Sessions(new SignedValues(key), { secure: false });
- * response.setHeader('set-cookie', sessions.start('ana.lopez@zylker.com'));
- * const session = sessions.read(request.headers.cookie); // { email, csrfToken } or null
+ * response.setHeader('set-cookie', sessions.start('ana.lopez@zylker.com', '4821736455'));
+ * const session = sessions.read(request.headers.cookie); // { email, tokenId, csrfToken } or null
  * ```
  */
 export class Sessions {
@@ -47,9 +53,9 @@ export class Sessions {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The `Set-Cookie` value that signs this user in. */
-  start(email: string): string {
-    const value = this.#signer.sign(SESSION_COOKIE, { email, issuedAt: this.#now() });
+  /** The `Set-Cookie` value that signs this user in, with the stored token `tokenId`. */
+  start(email: string, tokenId: string): string {
+    const value = this.#signer.sign(SESSION_COOKIE, { email, tokenId, issuedAt: this.#now() });
     return this.#cookie(SESSION_COOKIE, value, SESSION_MAX_AGE_MS);
   }
 
@@ -62,11 +68,16 @@ export class Sessions {
   read(cookieHeader: string | undefined): Session | null {
     const value = parseCookies(cookieHeader).get(SESSION_COOKIE);
     if (!value) return null;
-    const payload = this.#signer.verify(SESSION_COOKIE, value) as { email?: unknown; issuedAt?: unknown } | null;
-    if (typeof payload?.email !== 'string' || typeof payload.issuedAt !== 'number') return null;
-    const age = this.#now() - payload.issuedAt;
+    const payload = this.#signer.verify(SESSION_COOKIE, value) as {
+      email?: unknown;
+      tokenId?: unknown;
+      issuedAt?: unknown;
+    } | null;
+    const { email, tokenId, issuedAt } = payload ?? {};
+    if (typeof email !== 'string' || typeof tokenId !== 'string' || typeof issuedAt !== 'number') return null;
+    const age = this.#now() - issuedAt;
     if (age < 0 || age > SESSION_MAX_AGE_MS) return null;
-    return { email: payload.email, csrfToken: this.#signer.tag('csrf', value) };
+    return { email, tokenId, csrfToken: this.#signer.tag('csrf', value) };
   }
 
   /** Whether a form's `csrf` field is this session's token. */

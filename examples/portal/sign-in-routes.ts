@@ -93,8 +93,8 @@ export const finishSignIn: Route = async (portal, request) => {
     if (error === 'access_denied') throw new PortalError(DECLINED);
     const code = query.get('code');
     if (error !== null || !code) throw new PortalError(NO_CODE);
-    const email = await portal.tokens.signIn(code, portal.zoho.environmentOfRedirect(query));
-    return redirect('/dashboard', [endSignIn, portal.sessions.start(email)]);
+    const user = await portal.tokens.signIn(code, portal.zoho.environmentOfRedirect(query));
+    return redirect('/dashboard', [endSignIn, portal.sessions.start(user.email, user.tokenId)]);
   } catch (error) {
     return withCookies(errorReply(portal, { ...request, session: null }, error), [endSignIn]);
   }
@@ -113,6 +113,6 @@ export const signOut: Route = async (portal, request) => {
   if (!session) return redirect('/');
   if (!portal.sessions.csrfMatches(session, (await request.form()).get('csrf')))
     return formExpiredReply(portal, request);
-  await portal.tokens.signOut(session.email);
+  await portal.tokens.signOut(session);
   return redirect('/?notice=signed-out', [portal.sessions.end()]);
 };

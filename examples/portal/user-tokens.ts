@@ -9,6 +9,18 @@ import {
 import { mustSignInAgain, PortalError, SIGN_IN_EXPIRED } from './friendly-errors.js';
 import type { ZohoConnection } from './zoho-connection.js';
 
+/** Who signed in: the email, and the id of the stored token the sign-in saved. */
+export interface SignedInUser {
+  email: string;
+  tokenId: string;
+}
+
+/** A user's manager and the id of the stored token it was made for. */
+interface UserManager {
+  manager: TokenManager;
+  tokenId: string;
+}
+
 /**
  * One {@link TokenManager} per signed-in user, kept in memory so a page load gets its access token
  * without touching the store. After a restart the map is empty and each user's manager is made
@@ -17,8 +29,8 @@ import type { ZohoConnection } from './zoho-connection.js';
  * @example
  * ```ts
  * const tokens = new UserTokens(store, zoho, console.log);
- * const email = await tokens.signIn(code, zoho.environmentOfRedirect(query));
- * const manager = await tokens.managerFor(email); // null once the token is gone
+ * const { email, tokenId } = await tokens.signIn(code, zoho.environmentOfRedirect(query));
+ * const manager = await tokens.managerFor({ email, tokenId }); // null once that token is gone
  * ```
  */
 export class UserTokens {
@@ -26,7 +38,7 @@ export class UserTokens {
   readonly #zoho: ZohoConnection;
   readonly #log: (line: string) => void;
   // Promises, so that two first requests of one user share one manager.
-  readonly #managers = new Map<string, Promise<TokenManager | null>>();
+  readonly #managers = new Map<string, Promise<UserManager | null>>();
 
   constructor(store: TokenStore<TokenLike>, zoho: ZohoConnection, log: (line: string) => void) {
     this.#store = store;
@@ -36,11 +48,11 @@ export class UserTokens {
 
   /**
    * Exchanges the grant code of the OAuth redirect; the manager learns the user's email from
-   * CurrentUser and saves the token under it. Returns that email.
+   * CurrentUser and saves the token under it. Returns that email and the stored token's id.
    *
    * @throws PortalError `Sign-in expired` when Zoho refuses the code (spent or expired).
    */
-  async signIn(code: string, environment: Environment): Promise<string> {
+  async signIn(code: string, environment: Environment): Promise<SignedInUser> {
     const manager = this.#manager(environment, { grantToken: code });
     const token = await manager.getToken().catch((error: unknown) => {
       throw mustSignInAgain(error) ? new PortalError(SIGN_IN_EXPIRED) : error;
@@ -55,33 +67,30 @@ export class UserTokens {
         message: 'Your Zoho user could not be read. Please try again.',
       });
     }
-    this.#managers.set(email, Promise.resolve(manager));
+    const tokenId = token.getId() as string;
+    this.#managers.set(email, Promise.resolve({ manager, tokenId }));
     this.#log(`${email} signed in`);
-    return email;
+    return { email, tokenId };
   }
 
-  /** The user's manager, made from the stored token on first use; null when the store has none. */
-  managerFor(email: string): Promise<TokenManager | null> {
-    const known = this.#managers.get(email);
-    if (known) return known;
-    const loading = this.#load(email);
-    this.#managers.set(email, loading);
-    const drop = () => {
-      if (this.#managers.get(email) === loading) this.#managers.delete(email);
-    };
-    // A user with no stored token is looked up again next time: they may have signed in since.
-    loading.then((manager) => {
-      if (!manager) drop();
-    }, drop);
-    return loading;
+  /**
+   * The user's manager, made from the stored token on first use; null when the store has none, or
+   * when the user's stored token is no longer the one this sign-in saved.
+   */
+  async managerFor(user: SignedInUser): Promise<TokenManager | null> {
+    const entry = await this.#entryFor(user.email);
+    return entry?.tokenId === user.tokenId ? entry.manager : null;
   }
 
-  /** Signs the user out for good: revokes the token at Zoho and deletes it from the store. */
-  async signOut(email: string): Promise<void> {
-    const manager = await this.managerFor(email);
+  /**
+   * Signs the user out for good: revokes the token at Zoho and deletes it from the store. A
+   * session of a token already gone (signed in again since) only ends: the newer token stays.
+   */
+  async signOut(user: SignedInUser): Promise<void> {
+    const manager = await this.managerFor(user);
     await manager?.revoke();
-    this.forget(email);
-    this.#log(`${email} signed out${manager ? '; token revoked' : ''}`);
+    this.forget(user.email);
+    this.#log(`${user.email} signed out${manager ? '; token revoked' : ''}`);
   }
 
   /** Revokes the stored token with this id at Zoho and deletes it. Returns it, or null when there is none. */
@@ -113,9 +122,28 @@ export class UserTokens {
     this.#log(`token ${token.getId()} of ${email ?? 'an unknown user'} ${what}`);
   }
 
-  async #load(email: string): Promise<TokenManager | null> {
+  #entryFor(email: string): Promise<UserManager | null> {
+    const known = this.#managers.get(email);
+    if (known) return known;
+    const loading = this.#load(email);
+    this.#managers.set(email, loading);
+    const drop = () => {
+      if (this.#managers.get(email) === loading) this.#managers.delete(email);
+    };
+    // A user with no stored token is looked up again next time: they may have signed in since.
+    loading.then((entry) => {
+      if (!entry) drop();
+    }, drop);
+    return loading;
+  }
+
+  async #load(email: string): Promise<UserManager | null> {
     const token = await this.#store.findToken(new OAuthToken({ userName: email }));
-    return token ? this.#manager(this.#zoho.environmentOf(token), { userName: email }) : null;
+    if (!token) return null;
+    return {
+      manager: this.#manager(this.#zoho.environmentOf(token), { userName: email }),
+      tokenId: token.getId() as string,
+    };
   }
 
   #manager(environment: Environment, token: TokenReference): TokenManager {
