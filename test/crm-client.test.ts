@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { fetchCurrentUserEmail, OAuthToken } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { type AccessTokenSource, CrmErrorCode, createCrmClient, isCrmError } from '../src/crm/crm-client.js';
@@ -183,5 +184,12 @@ describe('CRM client failures', () => {
     );
     emulator.injectFault({ path: '/crm', kind: 'drop' });
     await rejectsWithCrm(fetchCurrentUserEmail(emulator.url, accessToken), CrmErrorCode.NETWORK_ERROR, 0, 'TypeError');
+    // A token no header can carry: fetch's own error would quote it, so the cause does not.
+    const broken = `${ACCESS_TOKEN}\nX-Injected: 1`;
+    await assert.rejects(fetchCurrentUserEmail(emulator.url, broken), (error: unknown) => {
+      assert.ok(isCrmError(error));
+      assert.ok(!inspect(error).includes(ACCESS_TOKEN), 'no token in the error or its cause');
+      return true;
+    });
   });
 });

@@ -5,6 +5,7 @@ import {
   isTokenStoreError,
   type LookupKey,
   OAuthToken,
+  type OAuthTokenFields,
   type RecordBackend,
   RecordTokenStore,
   type TokenRecord,
@@ -240,21 +241,33 @@ describe('RecordTokenStore paged reads', () => {
 
 /**
  * A working backend that answers a turn of the event loop later, like a server, and counts its
- * writes: `upsert` for a lone save, `upsertMany` (with the records of each) for a group.
+ * writes: `upsert` for a lone save, `upsertMany` (with the records of each) for a group. It can
+ * fail its next group (`failNext`), every write (`down`), or refuse writing a record as a
+ * database refuses a bad row (`refuses`).
  */
 function slowBackend() {
   const rows = new Map<string, TokenRecord>();
-  const calls = { upsert: 0, upsertMany: [] as number[], failNext: false };
+  const calls = {
+    upsert: 0,
+    upsertMany: [] as number[],
+    failNext: false,
+    down: false,
+    refuses: (_record: TokenRecord) => false,
+  };
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   const matching = (keys: readonly LookupKey[]) =>
     [...rows.values()].filter((row) => keys.some((key) => row[key.column] === key.value));
+  const write = (records: readonly TokenRecord[]) => {
+    if (calls.down) throw new Error('connection refused');
+    if (records.some(calls.refuses)) throw new Error(`Data too long for column 'id' at row 1: ${records[0]?.id}`);
+    for (const record of records) rows.set(record.id, record);
+  };
   const backend: RecordBackend = {
     findBy: (key) => matching([key]),
     async upsert(keys, decide) {
       calls.upsert++;
       await turn();
-      const record = decide(matching(keys));
-      rows.set(record.id, record);
+      write([decide(matching(keys))]);
     },
     async upsertMany(keys, decide) {
       await turn();
@@ -264,33 +277,49 @@ function slowBackend() {
       }
       const records = decide(matching(keys));
       calls.upsertMany.push(records.length);
-      for (const record of records) rows.set(record.id, record);
+      write(records);
     },
     delete: async (id) => void rows.delete(id),
     list: async () => [...rows.values()],
     clear: async () => rows.clear(),
+    close: async () => {
+      calls.down = true;
+    },
   };
   return { backend, rows, calls };
 }
 
 const storeError = (code: string) => (error: unknown) => isTokenStoreError(error) && error.code === code;
+const user = (name: string, fields: Partial<OAuthTokenFields> = {}) =>
+  new OAuthToken({ userName: `${name}@zylker.com`, accessToken: `a-${name}`, ...fields });
+const statuses = (results: PromiseSettledResult<unknown>[]) =>
+  results.map((result) =>
+    result.status === 'fulfilled' ? 'saved' : ((result.reason as { code?: string }).code ?? 'error'),
+  );
 
 describe('RecordTokenStore save coalescing', () => {
-  it('writes a lone save at once, and the saves that queue behind it as one upsertMany', async () => {
+  it('writes a burst of saves as one upsertMany, saves made during a write as the next, a lone save through upsert', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend);
-    const tokens = Array.from(
-      { length: 50 },
-      (_, i) => new OAuthToken({ userName: `u${i}@zylker.com`, accessToken: `a${i}`, clientId: 'c' }),
-    );
+    const tokens = Array.from({ length: 50 }, (_, i) => user(`u${i}`, { clientId: 'c' }));
     await Promise.all(tokens.map((token) => store.saveToken(token)));
-    assert.equal(calls.upsert, 1, 'the first save did not wait for company');
-    assert.deepEqual(calls.upsertMany, [49]);
+    assert.deepEqual(calls.upsertMany, [50]);
+    assert.equal(calls.upsert, 0);
     assert.equal(new Set(tokens.map((token) => token.getId())).size, 50);
     for (const [i, token] of tokens.entries()) {
-      assert.equal(rows.get(token.getId() ?? '')?.accessToken, `a${i}`);
+      assert.equal(rows.get(token.getId() ?? '')?.accessToken, `a-u${i}`);
       assert.equal((await store.findToken(new OAuthToken({ userName: `u${i}@zylker.com` })))?.getId(), token.getId());
     }
+
+    const first = Promise.all(['v1', 'v2', 'v3'].map((name) => store.saveToken(user(name))));
+    await Promise.resolve(); // the first group is being written now
+    const second = Promise.all(['w1', 'w2'].map((name) => store.saveToken(user(name))));
+    await Promise.all([first, second]);
+    assert.deepEqual(calls.upsertMany, [50, 3, 2]);
+
+    await store.saveToken(user('alone'));
+    assert.equal(calls.upsert, 1);
+    assert.equal(rows.size, 56);
   });
 
   it('decides a group in call order, with the result of saving one after another', async () => {
@@ -327,8 +356,8 @@ describe('RecordTokenStore save coalescing', () => {
     const together = saves();
     const store = new RecordTokenStore(grouped.backend);
     await Promise.all(together.map((token) => store.saveToken(token)));
-    assert.equal(grouped.calls.upsert, 1);
-    assert.equal(grouped.calls.upsertMany.length, 1, 'the seven saves after the first went as one group');
+    assert.equal(grouped.calls.upsert, 0);
+    assert.equal(grouped.calls.upsertMany.length, 1, 'the eight saves went as one group');
     assert.deepEqual(outcome(together, grouped.rows.values()), outcome(oneByOne, serial.rows.values()));
     const ana = [...grouped.rows.values()].find((row) => row.userName === user);
     assert.deepEqual([ana?.accessToken, ana?.refreshToken, ana?.expiryTime], ['a2', 'r2', '99']);
@@ -337,73 +366,100 @@ describe('RecordTokenStore save coalescing', () => {
   it('fails only the saves of a group that cannot be written, with their own typed errors', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend);
-    const owner = new OAuthToken({ userName: 'owner@zylker.com', accessToken: 'o' });
+    const owner = user('owner');
     await store.saveToken(owner);
     const burst = (tokens: OAuthToken[]) => Promise.allSettled(tokens.map((token) => store.saveToken(token)));
     const nothing = () => new OAuthToken({ userName: 'empty@zylker.com' });
-    const conflict = () =>
-      new OAuthToken({ id: owner.getId() ?? '', userName: 'thief@zylker.com', accessToken: 'stolen' });
-    const results = await burst([
-      new OAuthToken({ userName: 'lone@zylker.com', accessToken: 'l' }),
-      nothing(),
-      new OAuthToken({ userName: 'u1@zylker.com', accessToken: 'a1' }),
-      conflict(),
-      new OAuthToken({ userName: 'u2@zylker.com', accessToken: 'a2' }),
+    const conflict = () => user('thief', { id: owner.getId() ?? '' });
+    assert.deepEqual(statuses(await burst([user('u1'), nothing(), user('u2'), conflict(), user('u3')])), [
+      'saved',
+      TokenStoreErrorCode.NOTHING_TO_SAVE,
+      'saved',
+      TokenStoreErrorCode.ID_CONFLICT,
+      'saved',
     ]);
-    assert.deepEqual(
-      results.map((result) => result.status),
-      ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.ok(storeError(TokenStoreErrorCode.NOTHING_TO_SAVE)((results[1] as PromiseRejectedResult).reason));
-    assert.ok(storeError(TokenStoreErrorCode.ID_CONFLICT)((results[3] as PromiseRejectedResult).reason));
-    assert.deepEqual(calls.upsertMany, [2]);
+    assert.deepEqual(calls.upsertMany, [3]);
 
     // A group in which every save fails writes nothing and changes nothing.
     const before = JSON.stringify([...rows.values()]);
-    const failing = await burst([
-      new OAuthToken({ userName: 'u3@zylker.com', accessToken: 'a3' }),
-      nothing(),
-      conflict(),
+    assert.deepEqual(statuses(await burst([nothing(), conflict()])), [
+      TokenStoreErrorCode.NOTHING_TO_SAVE,
+      TokenStoreErrorCode.ID_CONFLICT,
     ]);
-    assert.deepEqual(
-      failing.map((result) => result.status),
-      ['fulfilled', 'rejected', 'rejected'],
-    );
-    assert.deepEqual(calls.upsertMany, [2, 0]);
-    assert.equal(JSON.stringify([...rows.values()].filter((row) => row.userName !== 'u3@zylker.com')), before);
-    assert.equal(rows.get(owner.getId() ?? '')?.userName, 'owner@zylker.com');
+    assert.deepEqual(calls.upsertMany, [3, 0]);
+    assert.equal(JSON.stringify([...rows.values()]), before);
   });
 
-  it('fails every save of a group whose write fails, writing none of them', async () => {
+  it('tries each save of a group alone when the storage refuses the group: only a refused row fails', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend);
+    calls.refuses = (record) => record.accessToken === 'a-poison';
+    const results = await Promise.allSettled(['a', 'poison', 'b'].map((name) => store.saveToken(user(name))));
+    assert.deepEqual(statuses(results), ['saved', TokenStoreErrorCode.STORAGE_FAILURE, 'saved']);
+    assert.deepEqual([...rows.values()].map((row) => row.userName).sort(), ['a@zylker.com', 'b@zylker.com']);
+    assert.equal(calls.upsert, 3, 'each tried again on its own');
+    // Only the refused save carries the storage's error about its row.
+    const { reason } = results[1] as PromiseRejectedResult;
+    assert.match(String(reason.cause?.message), /Data too long/);
+
+    // A group that failed once (a dropped connection) is written by the saves on their own.
     calls.failNext = true;
-    const tokens = ['a', 'b', 'c'].map((name) => new OAuthToken({ userName: `${name}@zylker.com`, accessToken: name }));
-    const results = await Promise.allSettled(tokens.map((token) => store.saveToken(token)));
-    assert.equal(results[0]?.status, 'fulfilled');
-    for (const result of results.slice(1)) {
+    assert.deepEqual(statuses(await Promise.allSettled(['c', 'd'].map((name) => store.saveToken(user(name))))), [
+      'saved',
+      'saved',
+    ]);
+    assert.equal(rows.size, 4);
+  });
+
+  it('fails every save with a typed error that names no value while the storage is down, and goes on after', async () => {
+    const { backend, rows, calls } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    calls.down = true;
+    const tokens = ['a', 'b', 'c'].map((name) => user(name));
+    for (const result of await Promise.allSettled(tokens.map((token) => store.saveToken(token)))) {
       assert.equal(result.status, 'rejected');
       const { reason } = result as PromiseRejectedResult;
       assert.ok(storeError(TokenStoreErrorCode.STORAGE_FAILURE)(reason));
       assert.ok(!String(reason.message).includes('@zylker.com'));
     }
-    assert.deepEqual(
-      [...rows.values()].map((row) => row.userName),
-      ['a@zylker.com'],
-    );
-    // The queue goes on: the next burst is written.
+    assert.equal(rows.size, 0);
+    calls.down = false;
     await Promise.all(tokens.map((token) => store.saveToken(token)));
     assert.equal(rows.size, 3);
+  });
+
+  it('settles every save of a group when filling one token in throws, without an unhandled rejection', async () => {
+    const { backend, rows } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    const broken = user('broken');
+    broken.setExpiresIn = () => {
+      throw new Error('read-only token');
+    };
+    const results = await Promise.allSettled([user('a'), broken, user('b')].map((token) => store.saveToken(token)));
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal(rows.size, 3, 'the group was written; only filling the token in failed');
+    await store.saveToken(user('after'));
+    assert.equal(rows.size, 4);
+  });
+
+  it('writes the saves already called before close() closes the backend; later saves fail with CLOSED', async () => {
+    const { backend, rows } = slowBackend();
+    const store = new RecordTokenStore(backend);
+    const pending = ['a', 'b', 'c'].map((name) => store.saveToken(user(name)));
+    const closing = store.close();
+    await assert.rejects(store.saveToken(user('late')), storeError(TokenStoreErrorCode.CLOSED));
+    await Promise.all([...pending, closing, store.close()]);
+    assert.equal(rows.size, 3);
+    await assert.rejects(store.saveToken(user('later')), storeError(TokenStoreErrorCode.CLOSED));
   });
 
   it('writes one save at a time with coalesceSaves: false', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend, { coalesceSaves: false });
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        store.saveToken(new OAuthToken({ userName: `u${i}@z.com`, accessToken: 'a' })),
-      ),
-    );
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.saveToken(user(`u${i}`))));
     assert.equal(calls.upsert, 10);
     assert.deepEqual(calls.upsertMany, []);
     assert.equal(rows.size, 10);

@@ -158,8 +158,13 @@ export async function callCrm(
     // The body can fail too: a connection cut or the timeout while it streams.
     const text = await response.text();
     return { response, body: parseBody(response, text, url) };
-  } catch (error) {
-    if (error instanceof CrmError || init.signal?.aborted) throw error;
+  } catch (thrown) {
+    if (thrown instanceof CrmError || init.signal?.aborted) throw thrown;
+    // fetch's error for a malformed header quotes the header, and so the access token in it.
+    const error =
+      thrown instanceof TypeError && /header/i.test(thrown.message)
+        ? new TypeError('a request header is malformed')
+        : thrown;
     throw timeout.aborted
       ? new CrmError(0, CrmErrorCode.TIMEOUT, `no answer from ${url.host} within ${timeoutMs} ms`, undefined, {
           cause: error,

@@ -16,10 +16,11 @@ export interface StoreOptions<T extends TokenLike> {
    */
   tokenFactory?: () => T;
   /**
-   * Group commit for `saveToken`: saves that arrive while one is being written go out together
-   * as one atomic `upsertMany` (a transaction, a MULTI), in the order they were called, and
-   * each caller still gets its own result or error. A lone save is written at once, as before.
-   * Only on a backend with `upsertMany`. Default true; false writes one save at a time.
+   * Group commit for `saveToken`: the saves of one burst, and those made while a write is under
+   * way, go out together as one atomic `upsertMany` (a transaction, a MULTI), decided in call
+   * order, and each caller still gets its own result or error; a lone save waits one microtask.
+   * If the storage refuses the group, each save is tried again on its own. Only on a backend
+   * with `upsertMany`. Default true; false writes one save at a time.
    */
   coalesceSaves?: boolean;
 }
@@ -96,10 +97,11 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   readonly #backend: RecordBackend;
   readonly #tokenFactory: () => T;
   readonly #coalesceSaves: boolean;
-  /** Saves waiting while another group is written; `#writingSaves` while one is. */
+  /** Saves waiting to be written, and the writer while it runs (`close()` waits for it). */
   #queuedSaves: QueuedSave[] = [];
-  #writingSaves = false;
+  #writer: Promise<void> | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(backend: RecordBackend, options: StoreOptions<T> = {}) {
     this.#backend = backend;
@@ -126,7 +128,8 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     this.#assertOpen('saveToken');
     return new Promise<void>((resolve, reject) => {
       this.#queuedSaves.push({ token, resolve, reject });
-      if (!this.#writingSaves) void this.#writeQueuedSaves();
+      // A microtask later, so that every save of one synchronous burst, the first too, is in the group.
+      this.#writer ??= Promise.resolve().then(() => this.#writeQueuedSaves());
     });
   }
 
@@ -137,24 +140,25 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
    * save's own promise carries its outcome.
    */
   async #writeQueuedSaves(): Promise<void> {
-    this.#writingSaves = true;
     try {
       while (this.#queuedSaves.length > 0) {
         const group = this.#queuedSaves.splice(0, BATCH_SIZE);
         const [first] = group;
-        if (group.length === 1 && first) await this.#saveOne(first.token).then(first.resolve, first.reject);
+        if (group.length === 1 && first) await settle(first, () => this.#saveOne(first.token, true));
         else await this.#saveGroup(group);
       }
     } finally {
-      this.#writingSaves = false;
+      this.#writer = null;
     }
   }
 
   /**
    * One atomic write of many `saveToken` calls, each decided in call order against the rows
    * before it and the group's earlier saves, as if they ran one after another. A save that
-   * cannot be written (`NOTHING_TO_SAVE`, `ID_CONFLICT`) fails alone and writes nothing; a
-   * failure of the storage fails the whole group, with nothing written.
+   * cannot be written (`NOTHING_TO_SAVE`, `ID_CONFLICT`) fails alone and writes nothing. When
+   * the storage refuses the group's write, nothing of it is written and each save is tried again
+   * on its own, all at once: so a row the storage refuses fails only its own save, and a server
+   * that is down fails each within its own timeout.
    */
   async #saveGroup(group: readonly QueuedSave[]): Promise<void> {
     let plan: BatchPlan;
@@ -164,25 +168,22 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
         group.map((save) => save.token),
         true,
       );
-    } catch (error) {
-      for (const save of group) save.reject(error);
+    } catch {
+      await Promise.all(group.map((save) => settle(save, () => this.#saveOne(save.token, true))));
       return;
     }
     for (const [i, save] of group.entries()) {
       const record = plan.written[i];
-      if (record === undefined) {
-        save.reject(plan.failures[i]);
-        continue;
-      }
-      fillToken(save.token, record).setId(record.id);
-      save.resolve();
+      if (record === undefined) save.reject(plan.failures[i]);
+      else await settle(save, async () => void fillToken(save.token, record).setId(record.id));
     }
   }
 
-  async #saveOne(token: TokenLike): Promise<void> {
+  /** One save through `upsert`; `queued` when `saveToken` accepted it before `close()`. */
+  async #saveOne(token: TokenLike, queued = false): Promise<void> {
     const keys = lookupKeys(token);
     let written: TokenRecord | undefined;
-    await this.#withFreshIds('saveToken', 1, (newIds) => {
+    await this.#withFreshIds('saveToken', 1, queued, (newIds) => {
       const newId = newIds[0] as string;
       return this.#backend.upsert([...keys, { column: 'id', value: newId }], (candidates) => {
         written = decideWrite(token, keys, candidates, newId);
@@ -244,21 +245,25 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     });
   }
 
-  /** One atomic `upsertMany` of `tokens` planned by {@link planBatch}, with fresh ids drawn again if taken. */
-  async #upsertPlanned(operation: string, tokens: readonly TokenLike[], isolate: boolean): Promise<BatchPlan> {
+  /**
+   * One atomic `upsertMany` of `tokens` planned by {@link planBatch}, with fresh ids drawn again if
+   * taken. `queued` for a group of `saveToken` calls: accepted before `close()`, each failing alone.
+   */
+  async #upsertPlanned(operation: string, tokens: readonly TokenLike[], queued: boolean): Promise<BatchPlan> {
     const backend = this.#backend as Required<Pick<RecordBackend, 'upsertMany'>>;
     const keys = tokens.map(lookupKeys);
     let plan: BatchPlan | undefined;
-    await this.#withFreshIds(operation, tokens.length, (newIds) =>
+    await this.#withFreshIds(operation, tokens.length, queued, (newIds) =>
       backend.upsertMany(
         distinctKeys([...keys.flat(), ...newIds.map((value) => ({ column: 'id' as const, value }))]),
         (candidates) => {
-          plan = planBatch(tokens, keys, newIds, candidates, isolate);
+          plan = planBatch(tokens, keys, newIds, candidates, queued);
           return plan.records;
         },
       ),
     );
-    return plan as BatchPlan;
+    if (plan === undefined) failed(operation, new Error('the backend’s upsertMany returned without deciding'));
+    return plan;
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -351,11 +356,17 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     return [...(await this.#run('getActivity', () => backend.activity()))];
   }
 
-  /** Closes connections and handles; later calls fail with `CLOSED`. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Closes connections and handles, once every `saveToken` already called is written; later
+   * calls fail with `CLOSED`. Safe to call twice.
+   */
+  close(): Promise<void> {
     this.#closed = true;
-    await this.#backend.close?.();
+    this.#closing ??= (async () => {
+      await this.#writer;
+      await this.#backend.close?.();
+    })();
+    return this.#closing;
   }
 
   async #touch(operation: string, id: string, event: 'used' | 'revoked', at: number): Promise<void> {
@@ -372,10 +383,15 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
    * A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
    * unless the backend misreports its rows.
    */
-  async #withFreshIds(operation: string, count: number, write: (newIds: string[]) => Promise<void>): Promise<void> {
+  async #withFreshIds(
+    operation: string,
+    count: number,
+    queued: boolean,
+    write: (newIds: string[]) => Promise<void>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#run(operation, () => write(Array.from({ length: count }, freshId)));
+        await this.#run(operation, () => write(Array.from({ length: count }, freshId)), queued);
         return;
       } catch (error) {
         if (error !== ID_TAKEN) throw error;
@@ -410,15 +426,28 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     }
   }
 
-  /** Runs a backend call, turning any failure into a typed error that names no stored value. */
-  async #run<R>(operation: string, call: () => Promise<R>): Promise<R> {
-    this.#assertOpen(operation);
+  /**
+   * Runs a backend call, turning any failure into a typed error that names no stored value.
+   * `queued`: a save accepted before `close()`, which `close()` waits for.
+   */
+  async #run<R>(operation: string, call: () => Promise<R>, queued = false): Promise<R> {
+    if (!queued) this.#assertOpen(operation);
     try {
       return await call();
     } catch (error) {
       if (error === ID_TAKEN) throw error;
       return failed(operation, error);
     }
+  }
+}
+
+/** Runs a queued save's work and settles its promise with the outcome; never rejects. */
+async function settle(save: QueuedSave, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+    save.resolve();
+  } catch (error) {
+    save.reject(error);
   }
 }
 
