@@ -311,6 +311,27 @@ for (const kind of KINDS) {
       }
     });
 
+    it('saves inside more refresh locks at once than the pool has connections', { timeout: 20_000 }, async () => {
+      // Each held lock keeps a pooled connection; the saves inside need more. 12 > the pool's 10.
+      const store = open(kind, fresh[kind]());
+      try {
+        const started = Date.now();
+        const results = await Promise.allSettled(
+          Array.from({ length: 12 }, (_, n) =>
+            store.withRefreshLock(`user-${n}`, async () => {
+              await sleep(50);
+              await store.saveToken(token(n));
+            }),
+          ),
+        );
+        assert.deepEqual(new Set(results.map((r) => r.status)), new Set(['fulfilled']));
+        assert.equal((await store.getTokens()).length, 12);
+        assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('gives up on a busy refresh lock after lockTimeoutMs with a typed error', async () => {
       const options = fresh[kind]();
       const [a, b] = [open(kind, options), open(kind, { ...options, lockTimeoutMs: 300 })];

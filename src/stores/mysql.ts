@@ -11,10 +11,12 @@ import {
   chunked,
   columnOf,
   exactRows,
+  LockSlots,
   loadDriver,
   lockTimeout,
   matchingRows,
   onceUntilFailure,
+  POOL_SIZE,
   storageFailure,
   toRecord,
   valuesByColumn,
@@ -31,6 +33,11 @@ export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T>,
   url?: string;
   /** An existing mysql2/promise pool to use; the store will not close it. */
   pool?: MySQL.Pool;
+  /**
+   * How many connections `pool` opens at most (its `connectionLimit`), default 10: refresh locks
+   * held at once stay two below it, so the saves made inside them always get a connection.
+   */
+  poolSize?: number;
   /** Table name (letters, digits, underscores). Default `oauthtoken`, the official DBStore's. */
   table?: string;
   /** Longest wait for a new connection, in ms. Default 5000. */
@@ -65,6 +72,7 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   readonly #activity: string;
   readonly #timeout: number;
   readonly #lockTimeout: number;
+  readonly #lockSlots: LockSlots;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
   /** Plain reads outside transactions only; upserts read their candidates inside their own. */
   readonly #lookups: LookupCoalescer | undefined;
@@ -80,6 +88,7 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? createPool(options);
+    this.#lockSlots = new LockSlots(options.poolSize ?? POOL_SIZE);
   }
 
   async #createSchema(): Promise<void> {
@@ -291,7 +300,11 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     }));
   }
 
-  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    return this.#lockSlots.run(() => this.#withLock(key, work));
+  }
+
+  async #withLock<R>(key: string, work: () => Promise<R>): Promise<R> {
     let conn: MySQL.PoolConnection;
     try {
       conn = await this.#pool.getConnection();
@@ -336,7 +349,7 @@ function createPool(options: MySQLStoreOptions<TokenLike>): MySQL.Pool {
   const common = {
     connectTimeout: options.connectTimeoutMs ?? 5000,
     charset: 'utf8mb4',
-    connectionLimit: 10,
+    connectionLimit: POOL_SIZE,
     // Idle connections are dropped, so a pool recovers quickly after the server restarts.
     maxIdle: 2,
     idleTimeout: 30_000,

@@ -11,10 +11,12 @@ import {
   columnOf,
   exactRows,
   LOOKUPS,
+  LockSlots,
   loadDriver,
   lockTimeout,
   matchingRows,
   onceUntilFailure,
+  POOL_SIZE,
   sleep,
   storageFailure,
   toRecord,
@@ -32,6 +34,11 @@ export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<
   url?: string;
   /** An existing pg pool to use; the store will not close it. */
   pool?: PG.Pool;
+  /**
+   * How many clients `pool` opens at most (its `max`), default 10: refresh locks held at once
+   * stay two below it, so the saves made inside them always get a client.
+   */
+  poolSize?: number;
   /** Table name (letters, digits, underscores). Default `oauthtoken`, the official DBStore's. */
   table?: string;
   /** Longest wait for a new connection, in ms. Default 5000. */
@@ -63,6 +70,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   /** The side table of token activity, so the official table layout stays untouched. */
   readonly #activity: string;
   readonly #lockTimeout: number;
+  readonly #lockSlots: LockSlots;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
   /** Plain reads outside transactions only; upserts read their candidates inside their own. */
   readonly #lookups: LookupCoalescer | undefined;
@@ -77,6 +85,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? createPool(options);
+    this.#lockSlots = new LockSlots(options.poolSize ?? POOL_SIZE);
   }
 
   async #createSchema(): Promise<void> {
@@ -256,7 +265,11 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     }));
   }
 
-  async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+  withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
+    return this.#lockSlots.run(() => this.#withLock(key, work));
+  }
+
+  async #withLock<R>(key: string, work: () => Promise<R>): Promise<R> {
     let client: PG.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -311,7 +324,7 @@ function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {
     // Bounded on both sides: the client gives up, and the server cancels the statement.
     query_timeout: queryTimeout,
     statement_timeout: queryTimeout,
-    max: 10,
+    max: POOL_SIZE,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });

@@ -128,3 +128,34 @@ export function onceUntilFailure(create: () => Promise<void>): () => Promise<voi
     return done;
   };
 }
+
+/** Connections a store's own pool opens at most. */
+export const POOL_SIZE = 10;
+
+/**
+ * Caps the refresh locks this process holds at once on one pool. Each lock keeps a pooled
+ * connection for as long as it is held, and the work inside it (a save) needs another one: with
+ * every connection holding a lock, those saves would wait for a connection forever. Two
+ * connections always stay free for them. Waiters take a slot in arrival order.
+ */
+export class LockSlots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(poolSize: number) {
+    this.#free = Math.max(1, poolSize - 2);
+  }
+
+  /** Runs `work` once a slot is free; the slot is free again when it settles. */
+  async run<R>(work: () => Promise<R>): Promise<R> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
