@@ -259,7 +259,11 @@ function slowBackend() {
     [...rows.values()].filter((row) => keys.some((key) => row[key.column] === key.value));
   const write = (records: readonly TokenRecord[]) => {
     if (calls.down) throw new Error('connection refused');
-    if (records.some(calls.refuses)) throw new Error(`Data too long for column 'id' at row 1: ${records[0]?.id}`);
+    if (records.some(calls.refuses)) {
+      throw Object.assign(new Error(`Data too long for column 'id' at row 1: ${records[0]?.id}`), {
+        sqlState: '22001',
+      });
+    }
     for (const record of records) rows.set(record.id, record);
   };
   const backend: RecordBackend = {
@@ -390,25 +394,30 @@ describe('RecordTokenStore save coalescing', () => {
     assert.equal(JSON.stringify([...rows.values()]), before);
   });
 
-  it('tries each save of a group alone when the storage refuses the group: only a refused row fails', async () => {
+  it('tries each save of a group alone, in call order, when the storage refuses its data: only that row fails', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend);
     calls.refuses = (record) => record.accessToken === 'a-poison';
-    const results = await Promise.allSettled(['a', 'poison', 'b'].map((name) => store.saveToken(user(name))));
-    assert.deepEqual(statuses(results), ['saved', TokenStoreErrorCode.STORAGE_FAILURE, 'saved']);
-    assert.deepEqual([...rows.values()].map((row) => row.userName).sort(), ['a@zylker.com', 'b@zylker.com']);
-    assert.equal(calls.upsert, 3, 'each tried again on its own');
+    const burst = [user('a'), user('poison'), user('b', { accessToken: 'b1' }), user('b', { accessToken: 'b2' })];
+    const results = await Promise.allSettled(burst.map((token) => store.saveToken(token)));
+    assert.deepEqual(statuses(results), ['saved', TokenStoreErrorCode.STORAGE_FAILURE, 'saved', 'saved']);
+    assert.deepEqual([...rows.values()].map((row) => `${row.userName} ${row.accessToken}`).sort(), [
+      'a@zylker.com a-a',
+      'b@zylker.com b2',
+    ]);
+    assert.equal(calls.upsert, 4, 'each tried again on its own');
     // Only the refused save carries the storage's error about its row.
     const { reason } = results[1] as PromiseRejectedResult;
     assert.match(String(reason.cause?.message), /Data too long/);
 
-    // A group that failed once (a dropped connection) is written by the saves on their own.
+    // Any other failure (a dropped connection) fails the whole group at once, with nothing written.
     calls.failNext = true;
     assert.deepEqual(statuses(await Promise.allSettled(['c', 'd'].map((name) => store.saveToken(user(name))))), [
-      'saved',
-      'saved',
+      TokenStoreErrorCode.STORAGE_FAILURE,
+      TokenStoreErrorCode.STORAGE_FAILURE,
     ]);
-    assert.equal(rows.size, 4);
+    assert.equal(calls.upsert, 4, 'not tried again one by one');
+    assert.equal(rows.size, 2);
   });
 
   it('fails every save with a typed error that names no value while the storage is down, and goes on after', async () => {

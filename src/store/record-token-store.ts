@@ -19,8 +19,9 @@ export interface StoreOptions<T extends TokenLike> {
    * Group commit for `saveToken`: the saves of one burst, and those made while a write is under
    * way, go out together as one atomic `upsertMany` (a transaction, a MULTI), decided in call
    * order, and each caller still gets its own result or error; a lone save waits one microtask.
-   * If the storage refuses the group, each save is tried again on its own. Only on a backend
-   * with `upsertMany`. Default true; false writes one save at a time.
+   * If the storage refuses the data of the group (an SQL data or constraint error), each save
+   * is tried again on its own, in call order. Only on a backend with `upsertMany`. Default
+   * true; false writes one save at a time.
    */
   coalesceSaves?: boolean;
 }
@@ -156,9 +157,10 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
    * One atomic write of many `saveToken` calls, each decided in call order against the rows
    * before it and the group's earlier saves, as if they ran one after another. A save that
    * cannot be written (`NOTHING_TO_SAVE`, `ID_CONFLICT`) fails alone and writes nothing. When
-   * the storage refuses the group's write, nothing of it is written and each save is tried again
-   * on its own, all at once: so a row the storage refuses fails only its own save, and a server
-   * that is down fails each within its own timeout.
+   * the storage refuses the data of the group (a value too long, a duplicate key), nothing of it
+   * is written and each save is tried again on its own, in call order, so only the refused row
+   * fails. Any other failure (the server down, a timeout) fails every save of the group with it,
+   * at once, rather than once per save.
    */
   async #saveGroup(group: readonly QueuedSave[]): Promise<void> {
     let plan: BatchPlan;
@@ -168,8 +170,9 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
         group.map((save) => save.token),
         true,
       );
-    } catch {
-      await Promise.all(group.map((save) => settle(save, () => this.#saveOne(save.token, true))));
+    } catch (error) {
+      if (refusedData(error)) for (const save of group) await settle(save, () => this.#saveOne(save.token, true));
+      else for (const save of group) save.reject(error);
       return;
     }
     for (const [i, save] of group.entries()) {
@@ -439,6 +442,18 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
       return failed(operation, error);
     }
   }
+}
+
+/**
+ * Whether the storage refused the data of a write rather than the write itself: an SQL data
+ * exception or constraint violation (SQLSTATE class 22 or 23, as mysql2's `sqlState` and pg's
+ * `code` give it; SQLite's constraint and size codes). Another write may well succeed.
+ */
+function refusedData(error: unknown): boolean {
+  const cause = isTokenStoreError(error) ? error.cause : error;
+  const { sqlState, code } = (cause ?? {}) as { sqlState?: unknown; code?: unknown };
+  const state = typeof sqlState === 'string' ? sqlState : typeof code === 'string' ? code : '';
+  return /^2[23][0-9A-Z]{3}$/.test(state) || /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/.test(state);
 }
 
 /** Runs a queued save's work and settles its promise with the outcome; never rejects. */
