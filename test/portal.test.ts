@@ -367,12 +367,23 @@ describe('the portal over HTTP', () => {
   it('sends a user whose token Zoho revoked back to sign-in, with a notice', async () => {
     const browser = new PortalClient(portal.url);
     await browser.signIn();
+    const copy = browser.cookies.get('portal_session') as string;
     const stored = await portal.context.store.findToken(new OAuthToken({ userName: 'ana.lopez@zylker.com' }));
     await revokeRefreshToken(portal.context.zoho.environment, stored?.getRefreshToken() as string);
     const page = await browser.get('/dashboard');
     assert.equal(location(page), '/?notice=reauth');
     assert.ok(!browser.cookies.has('portal_session'));
     assert.match((await browser.get('/?notice=reauth')).body, /no longer accepts your sign-in/);
+
+    // The dead token is gone from the store, so signing in again makes a new row, and a copy of
+    // the old cookie stays signed out.
+    assert.equal(await portal.context.store.findTokenById(stored?.getId() as string), null);
+    emulator.clock.advance(11 * 60_000); // the auto-approving consent page gives 10 codes per 10 minutes
+    assert.equal(location(await browser.signIn()), '/dashboard');
+    const old = new PortalClient(portal.url);
+    old.cookies.set('portal_session', copy);
+    assert.equal(location(await old.get('/dashboard')), '/?notice=removed');
+    assert.equal((await browser.get('/dashboard')).status, 200);
   });
 
   it('revokes from the admin page, and signs out with revoke and delete', async () => {

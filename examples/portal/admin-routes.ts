@@ -19,7 +19,7 @@ const NOTICES: Readonly<Record<string, string>> = {
 async function guard(portal: PortalContext, request: PortalRequest): Promise<{ session: Session } | { reply: Reply }> {
   const { session } = request;
   if (!session) return { reply: redirect('/') };
-  if (!(await portal.tokens.managerFor(session))) return { reply: signInAgainReply(portal, session, 'removed') };
+  if (!(await portal.tokens.managerFor(session))) return { reply: signInAgainReply(portal, 'removed') };
   if (!portal.isAdmin(session.email)) {
     return {
       reply: pageReply(portal, request, 403, 'Admins only', 'Your account may not manage the stored tokens.'),

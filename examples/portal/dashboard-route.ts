@@ -25,7 +25,7 @@ export const dashboard: Route = async (portal, request) => {
   try {
     const started = performance.now();
     const manager = await portal.tokens.managerFor(session);
-    if (!manager) return signInAgainReply(portal, session, 'removed');
+    if (!manager) return signInAgainReply(portal, 'removed');
     await manager.getAccessToken();
     const tokenMs = performance.now() - started;
 
@@ -40,7 +40,10 @@ export const dashboard: Route = async (portal, request) => {
       'server-timing': `token;dur=${tokenMs.toFixed(3)}, crm;dur=${crmMs.toFixed(3)}`,
     });
   } catch (error) {
-    if (mustSignInAgain(error)) return signInAgainReply(portal, session, 'reauth');
+    if (mustSignInAgain(error)) {
+      await portal.tokens.discard(session);
+      return signInAgainReply(portal, 'reauth');
+    }
     throw error;
   }
 };

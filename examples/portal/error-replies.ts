@@ -2,7 +2,6 @@ import { describeError } from './friendly-errors.js';
 import { htmlReply, type Reply, redirect } from './http-reply.js';
 import { errorPage } from './pages.js';
 import { type PortalContext, type PortalRequest, viewerOf } from './portal-context.js';
-import type { Session } from './sessions.js';
 
 /**
  * The friendly page for a failure: its status, a title, a sentence, and the way back. The error is
@@ -47,16 +46,16 @@ export function formExpiredReply(portal: PortalContext, request: PortalRequest):
 }
 
 /**
- * Back to the sign-in page with a notice, signed out: the user's Zoho access is gone (revoked,
- * deleted, refused on refresh), and a session without it is worth nothing.
+ * Back to the sign-in page with a notice, signed out: the session's Zoho access is gone (revoked,
+ * deleted, replaced, refused on refresh), and a session without it is worth nothing. The user's
+ * current manager, if any, is another session's and stays.
  *
  * @example
  * ```ts
- * if (!(await portal.tokens.managerFor(session))) return signInAgainReply(portal, session, 'removed');
+ * if (!(await portal.tokens.managerFor(session))) return signInAgainReply(portal, 'removed');
  * ```
  */
-export function signInAgainReply(portal: PortalContext, session: Session, notice: 'reauth' | 'removed'): Reply {
-  portal.tokens.forget(session.email);
+export function signInAgainReply(portal: PortalContext, notice: 'reauth' | 'removed'): Reply {
   return redirect(`/?notice=${notice}`, [portal.sessions.end()]);
 }
 

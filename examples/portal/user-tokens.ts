@@ -111,6 +111,19 @@ export class UserTokens {
     return token;
   }
 
+  /**
+   * After Zoho refused the user's token for good (revoked, refresh refused): deletes it from the
+   * store if it is still the one this session signed in with, since a dead refresh token is of no
+   * use, and drops the manager. The next sign-in then saves a new row with a new id, so no session
+   * of the dead token comes back to life with it.
+   */
+  async discard(user: SignedInUser): Promise<void> {
+    const stored = await this.#store.findToken(new OAuthToken({ userName: user.email }));
+    if (stored?.getId() === user.tokenId) await this.#store.deleteToken(user.tokenId);
+    this.forget(user.email);
+    this.#log(`${user.email}: token refused by Zoho${stored?.getId() === user.tokenId ? '; deleted' : ''}`);
+  }
+
   /** Drops the user's manager: their next page load reads the store again. */
   forget(email: string): void {
     this.#managers.delete(email);
