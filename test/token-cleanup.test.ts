@@ -214,6 +214,29 @@ describe('purgeTokens and the refresh lock', () => {
   });
 });
 
+describe('purgeTokens and a busy refresh lock', () => {
+  it('keeps a token whose lock stays busy past the lock timeout, and goes on with the others', async () => {
+    const store = new SQLiteStore({ path: ':memory:', lockTimeoutMs: 200 });
+    const ids = await seed(
+      store,
+      token('busy', { refreshToken: null, expiresIn: NOW - HOUR }),
+      token('idle', { refreshToken: null, expiresIn: NOW - HOUR }),
+    );
+    let release = () => {};
+    const held = store.withRefreshLock(`zoho-token:${ids.busy}`, () => new Promise<void>((r) => (release = r)));
+    const result = await purgeTokens(store, { expired: true, now: NOW });
+    release();
+    await held;
+    assert.deepEqual(
+      result.purged.map((p) => p.userName),
+      ['idle@zylker.com'],
+    );
+    assert.equal(result.kept, 1);
+    assert.deepEqual(await users(store), ['busy']);
+    await store.close();
+  });
+});
+
 describe('purgeTokens refuses', () => {
   it('idle and revoked on a store that tracks no activity, with NOT_SUPPORTED, deleting nothing', async () => {
     const store = plainStore();

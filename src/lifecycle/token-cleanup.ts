@@ -1,4 +1,4 @@
-import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { hasActivityTracking, type TokenActivity } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
@@ -83,10 +83,12 @@ const ACCESS_TOKEN_LIFETIME_MS = 3_600_000;
  * they fail with `TokenStoreError` `NOT_SUPPORTED`. Each token (and all activity) is read again
  * just before the deletes, so one renewed, used or signed in again since the listing is kept. On
  * a store with a refresh lock (every built-in store but MemoryStore) each token is read again and
- * deleted while holding the lock the TokenManager renews it under, so no refresh or sign-in of a
- * stored token lands in between. Without one, and for other writers (a save that bypasses the
- * TokenManager, a use recorded in that instant), the `TokenStore` contract has no conditional
- * delete: run it when few sign-ins are expected, or with `dryRun` first.
+ * deleted while holding the lock the TokenManager refreshes it under, so no refresh lands in
+ * between; a token whose lock stays busy past the store's lock timeout is being refreshed, and
+ * is kept. Other writers are not covered (a sign-in, which saves over the user's row under a lock
+ * of its own; a save that bypasses the TokenManager; a use recorded in that instant): the
+ * `TokenStore` contract has no conditional delete, so run it when few sign-ins are expected, or
+ * with `dryRun` first.
  *
  * @throws TypeError when no policy is given or `idleMs` is not a positive number.
  *
@@ -149,9 +151,16 @@ export async function purgeTokens(store: TokenStore<TokenLike>, options: PurgeOp
   };
   for (const { token } of candidates) {
     const id = token.getId() as string;
-    // Under the token's refresh lock, so no renewal lands between the re-read and the delete.
-    if (hasRefreshLock(store)) await store.withRefreshLock(tokenLockKey(id), () => purgeOne(id));
-    else await purgeOne(id);
+    // Under the token's refresh lock, so no refresh lands between the re-read and the delete.
+    if (!hasRefreshLock(store)) await purgeOne(id);
+    else {
+      await store
+        .withRefreshLock(tokenLockKey(id), () => purgeOne(id))
+        .catch((error: unknown) => {
+          // Busy past the lock timeout: someone is refreshing it, so it is in use; keep it.
+          if (!isTokenStoreError(error) || error.code !== TokenStoreErrorCode.LOCK_TIMEOUT) throw error;
+        });
+    }
   }
   return { purged, kept: tokens.length - purged.length - vanished };
 }
