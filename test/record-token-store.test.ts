@@ -465,6 +465,18 @@ describe('RecordTokenStore save coalescing', () => {
     await assert.rejects(store.saveToken(user('later')), storeError(TokenStoreErrorCode.CLOSED));
   });
 
+  it('lets every call already made finish before close() closes the backend, without coalescing too', async () => {
+    const { backend, rows } = slowBackend();
+    const store = new RecordTokenStore(backend, { coalesceSaves: false });
+    const saving = Promise.all(['a', 'b'].map((name) => store.saveToken(user(name))));
+    const listing = store.getTokens();
+    await store.close(); // the backend refuses every write once closed
+    await saving;
+    await listing; // resolves: it was under way when close() began
+    assert.equal(rows.size, 2);
+    await assert.rejects(store.getTokens(), storeError(TokenStoreErrorCode.CLOSED));
+  });
+
   it('writes one save at a time with coalesceSaves: false', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend, { coalesceSaves: false });

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
+import { InFlight } from './in-flight.js';
 import { belongsTo, firstMatch, hasCredential, lookupKeys } from './matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from './record-backend.js';
 import type { ActivityTracking, TokenActivity } from './token-activity.js';
@@ -101,6 +102,8 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   /** Saves waiting to be written, and the writer while it runs (`close()` waits for it). */
   #queuedSaves: QueuedSave[] = [];
   #writer: Promise<void> | null = null;
+  /** Backend calls under way: `close()` lets them finish. */
+  readonly #inFlight = new InFlight();
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -360,13 +363,14 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   }
 
   /**
-   * Closes connections and handles, once every `saveToken` already called is written; later
-   * calls fail with `CLOSED`. Safe to call twice.
+   * Closes connections and handles once the calls already made have finished (every
+   * `saveToken` already called is written); later calls fail with `CLOSED`. Safe to call twice.
    */
   close(): Promise<void> {
     this.#closed = true;
     this.#closing ??= (async () => {
       await this.#writer;
+      await this.#inFlight.settled();
       await this.#backend.close?.();
     })();
     return this.#closing;
@@ -423,7 +427,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
       const rows = this.#backend.findBy(key);
       return Array.isArray(rows)
         ? rows
-        : (rows as Promise<readonly TokenRecord[]>).catch((error) => failed(operation, error));
+        : this.#inFlight.track((rows as Promise<readonly TokenRecord[]>).catch((error) => failed(operation, error)));
     } catch (error) {
       return failed(operation, error);
     }
@@ -433,14 +437,18 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
    * Runs a backend call, turning any failure into a typed error that names no stored value.
    * `queued`: a save accepted before `close()`, which `close()` waits for.
    */
-  async #run<R>(operation: string, call: () => Promise<R>, queued = false): Promise<R> {
-    if (!queued) this.#assertOpen(operation);
-    try {
-      return await call();
-    } catch (error) {
-      if (error === ID_TAKEN) throw error;
-      return failed(operation, error);
-    }
+  #run<R>(operation: string, call: () => Promise<R>, queued = false): Promise<R> {
+    return this.#inFlight.track(
+      (async () => {
+        if (!queued) this.#assertOpen(operation);
+        try {
+          return await call();
+        } catch (error) {
+          if (error === ID_TAKEN) throw error;
+          return failed(operation, error);
+        }
+      })(),
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
+import { InFlight } from '../store/in-flight.js';
 import { lookupKeys } from '../store/matching.js';
 import type { PagedReads } from '../store/record-token-store.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
@@ -136,6 +137,8 @@ const PLAIN = null;
  */
 export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenStore<T> {
   readonly #inner: TokenStore<T>;
+  /** Saves under way (a lookup, then the inner save): `close()` lets them finish. */
+  readonly #saving = new InFlight();
   readonly #cipher: TokenCipher;
 
   /** The inner store's refresh lock; present only when it has one. */
@@ -172,12 +175,15 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
       this.getActivity = getActivity.bind(source);
     }
     if (typeof saveTokens === 'function') {
-      this.saveTokens = async (tokens) => {
-        for (const token of tokens) assertToken(token, 'saveTokens');
-        const sealed = await Promise.all(tokens.map((token) => this.#sealedForSave(token)));
-        await saveTokens.call(source, sealed);
-        for (const [i, token] of tokens.entries()) this.#fillFrom(token, sealed[i] as OAuthToken, true);
-      };
+      this.saveTokens = (tokens) =>
+        this.#saving.track(
+          (async () => {
+            for (const token of tokens) assertToken(token, 'saveTokens');
+            const sealed = await Promise.all(tokens.map((token) => this.#sealedForSave(token)));
+            await saveTokens.call(source, sealed);
+            for (const [i, token] of tokens.entries()) this.#fillFrom(token, sealed[i] as OAuthToken, true);
+          })(),
+        );
     }
     if (typeof getTokensPage === 'function' && typeof countTokens === 'function') {
       this.getTokensPage = async (after, limit) => {
@@ -213,11 +219,15 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   }
 
   /** Saves the token with its secrets sealed under the primary key; sets its id as every store does. */
-  async saveToken(token: object): Promise<void> {
-    assertToken(token, 'saveToken');
-    const sealed = await this.#sealedForSave(token);
-    await this.#inner.saveToken(sealed);
-    this.#fillFrom(token, sealed, true);
+  saveToken(token: object): Promise<void> {
+    return this.#saving.track(
+      (async () => {
+        assertToken(token, 'saveToken');
+        const sealed = await this.#sealedForSave(token);
+        await this.#inner.saveToken(sealed);
+        this.#fillFrom(token, sealed, true);
+      })(),
+    );
   }
 
   /** Deletes the token with this id (forwarded). */
@@ -244,8 +254,9 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     return token;
   }
 
-  /** Closes the inner store, when it can be closed. */
+  /** Closes the inner store, when it can be closed, once the saves already called have finished. */
   async close(): Promise<void> {
+    await this.#saving.settled();
     await (this.#inner as { close?: () => Promise<void> }).close?.();
   }
 

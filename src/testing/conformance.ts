@@ -504,6 +504,31 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
       );
 
       it(
+        'finishes the saves already called when close() follows at once',
+        withStore(async (store) => {
+          const tokens = [full(1), full(2), full(3)];
+          const saving = Promise.allSettled(tokens.map((token) => store.saveToken(token)));
+          await dispose(store);
+          const outcomes = await saving;
+          assert.deepEqual(
+            outcomes.map((result) => (result.status === 'fulfilled' ? 'saved' : String(result.reason))),
+            ['saved', 'saved', 'saved'],
+          );
+          if (!options.reopenStore) return;
+          const again = await options.reopenStore(store);
+          try {
+            const names = (await again.getTokens()).map((token) => token.getUserSignature()?.getName());
+            assert.deepEqual(
+              names.sort(),
+              [1, 2, 3].map((n) => `user${n}@zylker.com`),
+            );
+          } finally {
+            await dispose(again);
+          }
+        }),
+      );
+
+      it(
         'refuses a token with nothing to store, writing nothing',
         withStore(async (store) => {
           await assertStoreError(
