@@ -477,6 +477,21 @@ describe('RecordTokenStore save coalescing', () => {
     await assert.rejects(store.getTokens(), storeError(TokenStoreErrorCode.CLOSED));
   });
 
+  it('tries the backend’s close again after it failed', async () => {
+    let attempts = 0;
+    const backend: RecordBackend = {
+      ...slowBackend().backend,
+      close: async () => {
+        if (++attempts === 1) throw new Error('socket busy');
+      },
+    };
+    const store = new RecordTokenStore(backend);
+    await assert.rejects(store.close(), /socket busy/);
+    await store.close();
+    await store.close();
+    assert.equal(attempts, 2);
+  });
+
   it('writes one save at a time with coalesceSaves: false', async () => {
     const { backend, rows, calls } = slowBackend();
     const store = new RecordTokenStore(backend, { coalesceSaves: false });

@@ -364,7 +364,8 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 
   /**
    * Closes connections and handles once the calls already made have finished (every
-   * `saveToken` already called is written); later calls fail with `CLOSED`. Safe to call twice.
+   * `saveToken` already called is written); later calls fail with `CLOSED`. Safe to call twice;
+   * a call after a failed close tries the backend's close again.
    */
   close(): Promise<void> {
     this.#closed = true;
@@ -372,7 +373,10 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
       await this.#writer;
       await this.#inFlight.settled();
       await this.#backend.close?.();
-    })();
+    })().catch((error: unknown) => {
+      this.#closing = null;
+      throw error;
+    });
     return this.#closing;
   }
 
