@@ -119,9 +119,10 @@ export class UserTokens {
    */
   async discard(user: SignedInUser): Promise<void> {
     const stored = await this.#store.findToken(new OAuthToken({ userName: user.email }));
-    if (stored?.getId() === user.tokenId) await this.#store.deleteToken(user.tokenId);
+    const ours = stored?.getId() === user.tokenId;
+    if (ours) await this.#store.deleteToken(user.tokenId);
     this.forget(user.email);
-    this.#log(`${user.email}: token refused by Zoho${stored?.getId() === user.tokenId ? '; deleted' : ''}`);
+    this.#log(`${user.email}: token refused by Zoho${ours ? '; deleted' : ''}`);
   }
 
   /** Drops the user's manager: their next page load reads the store again. */
