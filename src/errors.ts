@@ -14,14 +14,25 @@ export const TokenStoreErrorCode = {
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',
   /** The store was used after `close()`. */
   CLOSED: 'CLOSED',
-  /** Stored data failed its integrity check: a token file that is truncated, edited or not ours. Nothing was replaced. */
+  /**
+   * Stored data failed its integrity check: a token file that is truncated, edited or not ours,
+   * or an encrypted row whose index does not match its sealed secrets. Nothing was replaced.
+   */
   CORRUPT_DATA: 'CORRUPT_DATA',
-  /** No usable encryption key: none given (option or `ZOHO_TOKEN_KEY`), or one that is not 32 bytes. */
+  /**
+   * No usable encryption key: none given (option or `ZOHO_TOKEN_KEY`), one that is not 32 bytes,
+   * or a store opened without a key that holds encrypted tokens (never handed out as tokens).
+   */
   NO_KEY: 'NO_KEY',
   /** A value was encrypted under a key id the keyring does not hold. */
   UNKNOWN_KEY: 'UNKNOWN_KEY',
-  /** A value did not decrypt: the key for its id is wrong, or the value was tampered with. */
+  /** A value did not decrypt: the key for its id is wrong, or the value was tampered with or moved from another row. */
   WRONG_KEY: 'WRONG_KEY',
+  /**
+   * An encrypted store holds a secret in plain text: written around the encryption, or before it
+   * was turned on. Read only in `EncryptedStore`'s `plaintextMigration` mode, until `rekey`.
+   */
+  NOT_ENCRYPTED: 'NOT_ENCRYPTED',
   /** A store URL that `openStore` cannot open: an unknown scheme or a malformed URL. */
   INVALID_STORE_URL: 'INVALID_STORE_URL',
   /** The store cannot do this (for example, it does not track token activity). */

@@ -38,6 +38,22 @@ const K1_OTHER = generateKey('k1'); // the same id, other key material
 const keyMaterial = (key: string) => key.slice(key.indexOf(':') + 1);
 
 const SECRET_COLUMNS = ['client_secret', 'refresh_token', 'access_token', 'grant_token'] as const;
+const INDEX_COLUMNS = ['refresh_token', 'access_token', 'grant_token'] as const;
+
+/** A raw row in the current format under `keyId`: every secret sealed in client_secret, blind indexes beside it. */
+function assertSealedRow(row: Record<string, unknown>, keyId: string): void {
+  assert.match(
+    String(row.client_secret),
+    new RegExp(`^enc:v2:${keyId}:s:[A-Za-z0-9_-]+$`),
+    'client_secret is not sealed',
+  );
+  for (const column of INDEX_COLUMNS) {
+    const value = row[column];
+    if (value !== '' && value !== null) {
+      assert.match(String(value), new RegExp(`^enc:v2:${keyId}:i:[A-Za-z0-9_-]{43}$`), `${column} is no blind index`);
+    }
+  }
+}
 
 // The suite on an encrypted memory store, on one whose primary key is not the only one (every
 // lookup by value also tries the older key and plain text), and on an encrypted SQLite file.
@@ -118,10 +134,7 @@ describe('EncryptedStore at rest', () => {
     const rows = rawRows(path);
     assert.equal(rows.length, 2);
     for (const row of rows) {
-      for (const column of SECRET_COLUMNS) {
-        const value = row[column];
-        if (value != null) assert.match(value, /^enc:v1:k1:[A-Za-z0-9_-]+$/, `${column} is not sealed`);
-      }
+      assertSealedRow(row, 'k1');
       assert.equal(row.client_id, '1000.ENCCLIENT', 'the client id stays plain');
       assert.equal(row.expiry_time, '1764000000000');
       assert.equal(row.api_domain, 'https://www.zohoapis.com');
@@ -141,7 +154,7 @@ describe('EncryptedStore at rest', () => {
     await again.close();
   });
 
-  it('gives equal values of one field equal ciphertext (the blind index), and other fields other ciphertext', async () => {
+  it('gives equal values of one field equal blind indexes, other fields other ones, and every row its own sealed value', async () => {
     const path = newFile();
     const store = sqliteStore(path, K1);
     await store.saveToken(new OAuthToken({ userName: 'a@zylker.com', accessToken: 'same', refreshToken: 'same' }));
@@ -150,6 +163,7 @@ describe('EncryptedStore at rest', () => {
     const [a, b] = rawRows(path).sort((x, y) => String(x.user_name).localeCompare(String(y.user_name)));
     assert.equal(a?.access_token, b?.access_token);
     assert.notEqual(a?.access_token, a?.refresh_token);
+    assert.notEqual(a?.client_secret, b?.client_secret);
   });
 
   it('leaves no secret in plain text in a PostgreSQL table', async (context) => {
@@ -175,7 +189,7 @@ describe('EncryptedStore at rest', () => {
       assert.equal(rows.length, 1);
       const text = JSON.stringify(rows);
       assert.ok(!text.includes('SECRET'), 'a secret is in the PostgreSQL table in plain text');
-      for (const column of SECRET_COLUMNS) assert.match(rows[0][column], /^enc:v1:k1:/);
+      assertSealedRow(rows[0], 'k1');
     } finally {
       await admin.query(`DROP TABLE IF EXISTS "${table}"`);
       await admin.query(`DROP TABLE IF EXISTS "${table}_activity"`).catch(() => undefined);
@@ -226,19 +240,24 @@ describe('EncryptedStore keys', () => {
     }
   });
 
-  it('derives per key id, so one key material under two ids never seals with the same IV', async () => {
+  it('derives per key id, so one key material under two ids gives other indexes and opens only under its id', async () => {
     const sealedUnder = async (keys: string) => {
       const inner = new MemoryStore();
       await new EncryptedStore(inner, { keys }).saveToken(
         new OAuthToken({ userName: 'a@zylker.com', accessToken: 'same' }),
       );
-      const [stored] = await inner.getTokens();
-      return Buffer.from((stored?.getAccessToken() ?? '').split(':')[3] ?? '', 'base64url');
+      return inner;
     };
     const [k1, k2] = [await sealedUnder(K1), await sealedUnder(`k2:${keyMaterial(K1)}`)];
-    assert.equal(k1.length, k2.length);
-    assert.notDeepEqual(k1.subarray(0, 12), k2.subarray(0, 12), 'the same IV under the same GCM key');
-    assert.notDeepEqual(k1.subarray(12, -16), k2.subarray(12, -16), 'the same key stream');
+    const index = async (store: MemoryStore) => ((await store.getTokens())[0]?.getAccessToken() ?? '').split(':')[4];
+    assert.notEqual(await index(k1), await index(k2));
+    // The k2 row relabelled k1: the same key material, but it does not open under k1.
+    const [row] = await k2.getTokens();
+    row?.setClientSecret(row.getClientSecret()?.replace('enc:v2:k2:', 'enc:v2:k1:') ?? null);
+    row?.setAccessToken(row.getAccessToken()?.replace('enc:v2:k2:', 'enc:v2:k1:') ?? null);
+    const relabelled = new MemoryStore().passSealedValues();
+    await relabelled.saveToken(row as OAuthToken);
+    await assertCode(new EncryptedStore(relabelled, { keys: K1 }).getTokens(), TokenStoreErrorCode.WRONG_KEY);
   });
 
   it('generateKey makes distinct 32-byte keys under a valid id', () => {
@@ -277,34 +296,70 @@ describe('EncryptedStore keys', () => {
     assert.deepEqual(await right.verifyKey(), { checked: 1, stale: 1 });
   });
 
-  it('fails with WRONG_KEY when a stored value was altered or moved to another column', async () => {
+  // Issue #13, item 3: someone who can write the table, without the key.
+  it('refuses a row whose sealed secrets were altered, copied from another user or rewritten in plain text', async () => {
     const path = newFile();
     const store = sqliteStore(path, K1);
-    const [a, b, c] = [secretToken('a@zylker.com'), secretToken('b@zylker.com'), secretToken('c@zylker.com')];
-    for (const token of [a, b, c]) await store.saveToken(token);
+    const users = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => secretToken(`${name}@zylker.com`));
+    for (const token of users) await store.saveToken(token);
     await store.close();
+    const [a, b, c, d, e, f] = users as [OAuthToken, OAuthToken, OAuthToken, OAuthToken, OAuthToken, OAuthToken];
     const db = new Database(path);
-    const row = db.prepare('SELECT access_token, refresh_token FROM oauthtoken WHERE id = ?').get(a.getId()) as {
-      access_token: string;
-      refresh_token: string;
-    };
-    // One character of the ciphertext flipped.
-    const at = row.access_token.length - 30;
-    const flipped = row.access_token[at] === 'A' ? 'B' : 'A';
-    const tampered = `${row.access_token.slice(0, at)}${flipped}${row.access_token.slice(at + 1)}`;
-    db.prepare('UPDATE oauthtoken SET access_token = ? WHERE id = ?').run(tampered, a.getId());
-    // A valid ciphertext of another column.
-    db.prepare('UPDATE oauthtoken SET access_token = ? WHERE id = ?').run(row.refresh_token, b.getId());
-    // A key id with no body after it.
-    db.prepare('UPDATE oauthtoken SET grant_token = ? WHERE id = ?').run('enc:v1:k1', c.getId());
+    const secretsOfRow = db.prepare(
+      'SELECT client_secret, refresh_token, access_token, grant_token FROM oauthtoken WHERE id = ?',
+    );
+    const setSecrets = db.prepare(
+      'UPDATE oauthtoken SET client_secret = @client_secret, refresh_token = @refresh_token, access_token = @access_token, grant_token = @grant_token WHERE id = @id',
+    );
+    const original = secretsOfRow.get(a.getId()) as Record<string, string>;
+    // One character of a's sealed secrets flipped.
+    const at = original.client_secret.length - 30;
+    const flipped = `${original.client_secret.slice(0, at)}${original.client_secret[at] === 'A' ? 'B' : 'A'}${original.client_secret.slice(at + 1)}`;
+    db.prepare('UPDATE oauthtoken SET client_secret = ? WHERE id = ?').run(flipped, a.getId());
+    // a's secrets, every column of them, copied into b's row: b would see a's CRM.
+    setSecrets.run({ ...original, id: b.getId() });
+    // A plain refresh token of the attacker's own written over c's.
+    db.prepare('UPDATE oauthtoken SET refresh_token = ? WHERE id = ?').run('1000.attacker-refresh', c.getId());
+    // d's row renamed to another user, e's API domain pointed elsewhere, f's sealed value cut short.
+    db.prepare('UPDATE oauthtoken SET user_name = ? WHERE id = ?').run('mallory@zylker.com', d.getId());
+    db.prepare('UPDATE oauthtoken SET api_domain = ? WHERE id = ?').run('https://www.zohoapis.eu', e.getId());
+    db.prepare('UPDATE oauthtoken SET client_secret = ? WHERE id = ?').run('enc:v2:k1:s:', f.getId());
     db.close();
 
     const reopened = sqliteStore(path, K1);
     try {
-      await assertCode(reopened.findTokenById(a.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(a));
-      await assertCode(reopened.findTokenById(b.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(b));
-      await assertCode(reopened.getTokens(), TokenStoreErrorCode.WRONG_KEY);
-      await assertCode(reopened.findTokenById(c.getId() as string), TokenStoreErrorCode.WRONG_KEY, secretsOf(c));
+      const tampered: [OAuthToken, string][] = [
+        [a, TokenStoreErrorCode.WRONG_KEY],
+        [b, TokenStoreErrorCode.WRONG_KEY],
+        [c, TokenStoreErrorCode.CORRUPT_DATA],
+        [d, TokenStoreErrorCode.WRONG_KEY],
+        [e, TokenStoreErrorCode.WRONG_KEY],
+        [f, TokenStoreErrorCode.WRONG_KEY],
+      ];
+      for (const [token, code] of tampered) {
+        const forbidden = [...secretsOf(a), ...secretsOf(token)];
+        await assertCode(reopened.findTokenById(token.getId() as string), code, forbidden);
+      }
+      // By user: b's lookup never yields a's tokens; nor does a lookup by a's refresh token find b's row.
+      await assertCode(reopened.findToken(new OAuthToken({ userName: 'b@zylker.com' })), TokenStoreErrorCode.WRONG_KEY);
+      await assertCode(
+        reopened.findToken(
+          new OAuthToken({ clientId: '1000.ENCCLIENT', clientSecret: 'x', refreshToken: a.getRefreshToken() }),
+        ),
+        TokenStoreErrorCode.WRONG_KEY,
+      );
+      // Nothing is overwritten on top of a row that does not open, and doctor's check fails.
+      await assertCode(
+        reopened.saveToken(new OAuthToken({ userName: 'b@zylker.com', accessToken: '1000.new' })),
+        TokenStoreErrorCode.WRONG_KEY,
+      );
+      await assertCode(reopened.verifyKey(), TokenStoreErrorCode.WRONG_KEY);
+      const check = new Database(path, { readonly: true });
+      const stillB = check.prepare(
+        'SELECT client_secret, refresh_token, access_token, grant_token FROM oauthtoken WHERE id = ?',
+      );
+      assert.deepEqual({ ...(stillB.get(b.getId()) as object) }, { ...original }, 'the refused save wrote nothing');
+      check.close();
     } finally {
       await reopened.close();
     }
@@ -347,19 +402,14 @@ describe('EncryptedStore key rotation', () => {
     await rotating.saveToken(refreshed);
     assert.equal(refreshed.getId(), anonymous.getId());
     assert.equal((await rotating.getTokens()).length, 3);
-    assert.deepEqual(await rotating.verifyKey(), { checked: 3, stale: 3 });
+    assert.deepEqual(await rotating.verifyKey(), { checked: 3, stale: 2 }, 'the update sealed the whole row under k2');
 
-    assert.deepEqual(await rotating.rekey(), { rekeyed: 3, total: 3 });
+    assert.deepEqual(await rotating.rekey(), { rekeyed: 2, total: 3 });
     assert.deepEqual(await rotating.rekey(), { rekeyed: 0, total: 3 }, 'a second run has nothing to do');
     assert.deepEqual(await rotating.verifyKey(), { checked: 3, stale: 0 });
     await rotating.close();
 
-    const rows = rawRows(path);
-    for (const row of rows) {
-      for (const column of SECRET_COLUMNS) {
-        if (row[column] !== null) assert.match(row[column] as string, /^enc:v1:k2:/, `${column} of ${row.id}`);
-      }
-    }
+    for (const row of rawRows(path)) assertSealedRow(row, 'k2');
 
     const fresh = sqliteStore(path, K2);
     try {
@@ -380,7 +430,40 @@ describe('EncryptedStore key rotation', () => {
     }
   });
 
-  it('wraps a plain store: reads and finds its tokens, updates without duplicates, and rekey encrypts them', async () => {
+  it('reads and finds rows of format 1 (enc:v1:), and rekey moves them to the current format', async () => {
+    // Written by the previous release under this key: each value sealed in its own column.
+    const key = 'k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=';
+    const path = newFile();
+    const plain = new SQLiteStore({ path }).passSealedValues();
+    const legacy = new OAuthToken({
+      userName: 'old@zylker.com',
+      clientId: '1000.ENCCLIENT',
+      clientSecret: 'enc:v1:k1:YHDZgrCVoaw0a88mLTm90nPwi4MAz6dZmok4brmFXROifxi1lnuhUVT_fxi6rTtg',
+      refreshToken: 'enc:v1:k1:lTkjIxW1W895Trmc0inWKa0vAPvXHdy7s_2miq6bBNn9D6iABJTJm1cnzIu9gMY',
+      accessToken: 'enc:v1:k1:VYKj8BCswbUnAfvjnwixeUA-luPl-FUD6qvyjlR3PAPEk-y4vnERUv6pcqzoUg',
+    });
+    await plain.saveToken(legacy);
+    await plain.close();
+    const store = sqliteStore(path, key);
+    const byRefresh = await store.findToken(
+      new OAuthToken({ clientId: '1000.ENCCLIENT', clientSecret: 'x', refreshToken: '1000.legacy-refresh' }),
+    );
+    assert.equal(byRefresh?.getAccessToken(), '1000.legacy-access');
+    assert.equal(byRefresh?.getClientSecret(), 'x', 'the caller’s own values win, as in every store');
+    assert.equal((await store.findTokenById(legacy.getId() as string))?.getClientSecret(), 'legacy-client-secret');
+    assert.deepEqual(await store.verifyKey(), { checked: 1, stale: 1 });
+    assert.deepEqual(await store.rekey(), { rekeyed: 1, total: 1 });
+    await store.close();
+    const [row] = rawRows(path);
+    assertSealedRow(row as Record<string, unknown>, 'k1');
+    const again = sqliteStore(path, key);
+    const found = await again.findToken(new OAuthToken({ userName: 'old@zylker.com' }));
+    assert.equal(found?.getRefreshToken(), '1000.legacy-refresh');
+    assert.equal(found?.getClientSecret(), 'legacy-client-secret');
+    await again.close();
+  });
+
+  it('wraps a plain store in migration mode: reads and finds its tokens, updates without duplicates, and rekey encrypts them', async () => {
     const path = newFile();
     const plain = new SQLiteStore({ path });
     const [a, b] = [secretToken(null), secretToken('b@zylker.com', { grantToken: '1000.SECRETgrantb' })];
@@ -388,13 +471,20 @@ describe('EncryptedStore key rotation', () => {
     await plain.saveToken(b);
     await plain.close();
 
-    const store = sqliteStore(path, K1);
     const lookup = () =>
       new OAuthToken({
         clientId: '1000.ENCCLIENT',
         clientSecret: a.getClientSecret(),
         refreshToken: a.getRefreshToken(),
       });
+    // Outside migration mode a plain secret is no token: it may have been written around the encryption.
+    const strict = sqliteStore(path, K1);
+    await assertCode(strict.findTokenById(b.getId() as string), TokenStoreErrorCode.NOT_ENCRYPTED, secretsOf(b));
+    await assertCode(strict.verifyKey(), TokenStoreErrorCode.NOT_ENCRYPTED);
+    assert.equal(await strict.findToken(lookup()), null, 'a plain value is not looked up outside migration mode');
+    await strict.close();
+
+    const store = new EncryptedStore(new SQLiteStore({ path }), { keys: K1, plaintextMigration: true });
     assert.equal((await store.findToken(lookup()))?.getAccessToken(), a.getAccessToken());
     assert.equal((await store.findTokenById(b.getId() as string))?.getGrantToken(), '1000.SECRETgrantb');
     const update = lookup();
@@ -521,7 +611,8 @@ describe('EncryptedStore forwarding', () => {
   });
 
   it('hands the inner saveTokens sealed copies and fills the callers’ tokens', async () => {
-    const inner = new MemoryStore();
+    // Behind a custom wrapper the built-in store is told itself to hand out its encrypted values.
+    const inner = new MemoryStore().passSealedValues();
     const received: TokenLike[][] = [];
     const bulk = sixMethodStore(inner, {
       async saveTokens(tokens: readonly TokenLike[]): Promise<void> {
@@ -550,7 +641,7 @@ describe('EncryptedStore paged reads', () => {
     const ids = tokens.map((token) => token.getId() as string).sort();
 
     const [stored] = await inner.getTokensPage(null, 1);
-    assert.match(stored?.getRefreshToken() ?? '', /^enc:v1:k1:/, 'sealed inside');
+    assert.match(stored?.getRefreshToken() ?? '', /^enc:v2:k1:i:/, 'sealed inside');
     const first = await store.getTokensPage?.(null, 2);
     assert.deepEqual(
       first?.map((token) => token.getId()),
@@ -590,10 +681,25 @@ describe('openStore with keys', () => {
     const token = secretToken('ana@zylker.com');
     await store.saveToken(token);
     await store.close();
-    assert.match(rawRows(path)[0]?.refresh_token ?? '', /^enc:v1:k1:/);
+    assertSealedRow(rawRows(path)[0] as Record<string, unknown>, 'k1');
+    const before = rawRows(path);
+
+    // Issue #13, item 1: opened without the key, the store never hands ciphertext out as a token
+    // (the portal sent it to Zoho, took the refusal for a revocation and deleted a valid token),
+    // nor writes over it.
     const plain = await openStore(`sqlite:${path}`, { keys: undefined });
-    assert.match((await plain.findTokenById(token.getId() as string))?.getRefreshToken() ?? '', /^enc:v1:k1:/);
+    const id = token.getId() as string;
+    await assertCode(plain.findTokenById(id), TokenStoreErrorCode.NO_KEY);
+    await assertCode(plain.getTokens(), TokenStoreErrorCode.NO_KEY);
+    await assertCode(plain.findToken(new OAuthToken({ userName: 'ana@zylker.com' })), TokenStoreErrorCode.NO_KEY);
+    await assertCode(
+      plain.saveToken(
+        new OAuthToken({ userName: 'ana@zylker.com', refreshToken: '1000.new', accessToken: '1000.new' }),
+      ),
+      TokenStoreErrorCode.NO_KEY,
+    );
     await plain.close();
+    assert.deepEqual(rawRows(path), before, 'nothing was written');
 
     const missing = newFile();
     await assertCode(openStore(`sqlite:${missing}`, { keys: 'k1:short' }), TokenStoreErrorCode.NO_KEY);

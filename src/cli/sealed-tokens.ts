@@ -1,5 +1,5 @@
 import type { TokenLike } from '../index.js';
-import { SEALED_PREFIX } from '../stores/encrypted.js';
+import { isSealedValue } from '../stores/encrypted.js';
 import { plural } from './text-format.js';
 
 /**
@@ -45,7 +45,7 @@ export function isSealed(token: TokenLike): boolean {
  */
 export function sealedFields(token: TokenLike): (keyof ReturnType<typeof secretsOf>)[] {
   return Object.entries(secretsOf(token))
-    .filter(([, value]) => value?.startsWith(SEALED_PREFIX) === true)
+    .filter(([, value]) => isSealedValue(value))
     .map(([field]) => field as keyof ReturnType<typeof secretsOf>);
 }
 

@@ -5,6 +5,7 @@ import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/tok
 import { InFlight } from './in-flight.js';
 import { belongsTo, firstMatch, hasCredential, lookupKeys } from './matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from './record-backend.js';
+import { refuseSealed } from './sealed-values.js';
 import type { ActivityTracking, TokenActivity } from './token-activity.js';
 import type { TokenStore } from './token-store.js';
 
@@ -38,7 +39,8 @@ interface QueuedSave {
 // own `max(id) + 1` keeps working on a shared table. Random, so concurrent inserts need no counter.
 const MIN_ID = 1_000_000_000;
 const MAX_ID = 9_000_000_000;
-const freshId = (): string => String(randomInt(MIN_ID, MAX_ID));
+/** A random id in the form every built-in store gives a new token (ten digits). */
+export const freshId = (): string => String(randomInt(MIN_ID, MAX_ID));
 
 const ID_TAKEN = Symbol('fresh id taken');
 
@@ -106,6 +108,8 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   readonly #inFlight = new InFlight();
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** Whether values `EncryptedStore` wrote are handed out as stored (see `passSealedValues`). */
+  #passSealed = false;
 
   constructor(backend: RecordBackend, options: StoreOptions<T> = {}) {
     this.#backend = backend;
@@ -121,9 +125,34 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     for (const key of lookupKeys(token)) {
       const found = this.#findBy(key, 'findToken');
       const rows = Array.isArray(found) ? found : await found;
-      for (const row of rows) if (belongsTo(token, key, row)) return fillToken(token, row);
+      const row = rows.find((candidate) => belongsTo(token, key, candidate));
+      if (row) return fillToken(token, this.#readable(row, 'findToken'));
     }
     return null;
+  }
+
+  /**
+   * Hands out values that `EncryptedStore` wrote (ciphertext, blind indexes) as they are stored,
+   * instead of failing with `NO_KEY`. Only for a reader that knows them for what they are:
+   * `EncryptedStore` turns it on for the store it wraps, and `zoho-tokens list` to show which
+   * tokens are encrypted. Without it a store fails closed: a token read without its key is never
+   * mistaken for one that can be sent to Zoho, and an encrypted token is never overwritten.
+   *
+   * @example
+   * ```ts
+   * const raw = new SQLiteStore().passSealedValues();
+   * (await raw.getTokens())[0]?.getRefreshToken(); // 'enc:v2:k1:…' rather than a NO_KEY error
+   * ```
+   */
+  passSealedValues(): this {
+    this.#passSealed = true;
+    return this;
+  }
+
+  /** The row, unless it holds encrypted values this store may not hand out. */
+  #readable(row: TokenRecord, operation: string): TokenRecord {
+    if (!this.#passSealed) refuseSealed(row, operation);
+    return row;
   }
 
   async saveToken(token: object): Promise<void> {
@@ -192,7 +221,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     await this.#withFreshIds('saveToken', 1, queued, (newIds) => {
       const newId = newIds[0] as string;
       return this.#backend.upsert([...keys, { column: 'id', value: newId }], (candidates) => {
-        written = decideWrite(token, keys, candidates, newId);
+        written = decideWrite(token, keys, candidates, newId, this.#passSealed);
         return written;
       });
     });
@@ -240,7 +269,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     for (const key of distinctKeys(keys.flat())) {
       for (const row of await this.#findBy(key, 'saveTokens')) candidates.set(row.id, row);
     }
-    planBatch(tokens, keys, tokens.map(freshId), [...candidates.values()]);
+    planBatch(tokens, keys, tokens.map(freshId), [...candidates.values()], this.#passSealed);
   }
 
   async #saveBatch(tokens: readonly TokenLike[]): Promise<void> {
@@ -263,7 +292,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
       backend.upsertMany(
         distinctKeys([...keys.flat(), ...newIds.map((value) => ({ column: 'id' as const, value }))]),
         (candidates) => {
-          plan = planBatch(tokens, keys, newIds, candidates, queued);
+          plan = planBatch(tokens, keys, newIds, candidates, this.#passSealed, queued);
           return plan.records;
         },
       ),
@@ -279,7 +308,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 
   async getTokens(): Promise<T[]> {
     const rows = await this.#run('getTokens', () => this.#backend.list());
-    return rows.map((row) => fillToken(this.#tokenFactory(), row));
+    return rows.map((row) => fillToken(this.#tokenFactory(), this.#readable(row, 'getTokens')));
   }
 
   /**
@@ -303,7 +332,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
       const following = (await backend.list()).filter((row) => after === null || row.id > after);
       return following.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
     });
-    return rows.map((row) => fillToken(this.#tokenFactory(), row));
+    return rows.map((row) => fillToken(this.#tokenFactory(), this.#readable(row, 'getTokensPage')));
   }
 
   /**
@@ -331,7 +360,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     this.#assertOpen('findTokenById');
     const found = this.#findBy({ column: 'id', value: id }, 'findTokenById');
     const rows = Array.isArray(found) ? found : await found;
-    return rows[0] ? fillToken(this.#tokenFactory(), rows[0]) : null;
+    return rows[0] ? fillToken(this.#tokenFactory(), this.#readable(rows[0], 'findTokenById')) : null;
   }
 
   /**
@@ -495,9 +524,14 @@ function decideWrite(
   keys: readonly LookupKey[],
   candidates: readonly TokenRecord[],
   newId: string,
+  passSealed: boolean,
 ): TokenRecord {
   const rowsFor = (key: LookupKey) => candidates.filter((row) => row[key.column] === key.value);
   const existing = firstMatch(token, keys, rowsFor);
+  if (!passSealed) {
+    if (existing) refuseSealed(existing, 'saveToken');
+    refuseSealed(recordOf(token, existing?.id ?? 'to save'), 'saveToken');
+  }
   if (existing) return mergeOver(recordOf(token, existing.id), existing);
 
   if (!hasCredential(token)) {
@@ -543,6 +577,7 @@ function planBatch(
   keys: readonly (readonly LookupKey[])[],
   newIds: readonly string[],
   candidates: readonly TokenRecord[],
+  passSealed: boolean,
   isolate = false,
 ): BatchPlan {
   const rows = new Map<string, TokenRecord>();
@@ -578,7 +613,7 @@ function planBatch(
     }
     let record: TokenRecord;
     try {
-      record = decideWrite(token, tokenKeys, [...own.values()], newId);
+      record = decideWrite(token, tokenKeys, [...own.values()], newId, passSealed);
     } catch (error) {
       if (!isolate || !isTokenStoreError(error)) throw error;
       failures[i] = error;

@@ -2,14 +2,16 @@ import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
 import { InFlight } from '../store/in-flight.js';
 import { lookupKeys } from '../store/matching.js';
-import type { PagedReads } from '../store/record-token-store.js';
+import { freshId, type PagedReads } from '../store/record-token-store.js';
+import { isSealedValue } from '../store/sealed-values.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
-import { type SecretField, TokenCipher } from './token-cipher.js';
+import { ROW_BINDING, type SecretField, TokenCipher } from './token-cipher.js';
 
-export { generateKey, SEALED_PREFIX } from './token-cipher.js';
+export { generateKey } from './token-cipher.js';
+export { isSealedValue };
 
 /**
  * Options of {@link EncryptedStore}.
@@ -26,6 +28,13 @@ export interface EncryptedStoreOptions {
    * and the others only to read values not yet re-encrypted. Default: `process.env.ZOHO_TOKEN_KEY`.
    */
   keys?: string;
+  /**
+   * Migration mode, for a store written before encryption was turned on: secrets stored in plain
+   * text are read as they are, and found by their plain values, until `rekey` encrypts them.
+   * Default false: a plain secret in an encrypted store fails with `NOT_ENCRYPTED`, so a value
+   * someone wrote around the encryption is never taken for a token.
+   */
+  plaintextMigration?: boolean;
 }
 
 /**
@@ -93,27 +102,35 @@ const SECRETS = [
   set(token: TokenLike, value: string | null): void;
 }[];
 
-/** The plain attempt of a lookup, after every key: rows written before encryption was turned on. */
-const PLAIN = null;
+/** How a lookup by value is tried: the blind index of a key, the format-1 form of a key, or (migration) plain. */
+type Attempt = { readonly format: 'index' | 'legacy'; readonly keyId: string } | { readonly format: 'plain' };
+
+/**
+ * Stands in for a client secret in a lookup: the store only checks that one is there (the rule
+ * for grant and refresh token matches), never its value, and a lookup writes nothing.
+ */
+const ANY_CLIENT_SECRET = 'enc:v2:lookup';
 
 /**
  * Encryption at rest for any {@link TokenStore}: the client secret and the grant, refresh and
- * access tokens are stored AES-256-GCM encrypted (`enc:v1:<keyId>:…`); the id, user name,
- * client id, redirect URL, expiry and API domain stay plain, so matching and admin listings work.
+ * access tokens of each row are sealed together with AES-256-GCM under a random nonce, bound to
+ * that row (its id and plain fields are the additional data), and kept in the `client_secret`
+ * column; the grant, refresh and access token columns hold keyed blind indexes (HMAC-SHA256), so
+ * lookups by token value still work and no secret reaches the storage in any form it could use.
+ * The id, user name, client id, redirect URL, expiry and API domain stay plain, so matching and
+ * admin listings work, but are authenticated: a row whose plain fields were rewritten, or whose
+ * sealed secrets were copied from another row, fails to open (`WRONG_KEY`), and an index that
+ * does not match its row's secrets fails with `CORRUPT_DATA`. A value under a key id the keyring
+ * lacks fails with `UNKNOWN_KEY`. Error messages name fields, token ids and key ids, never a
+ * secret or a key. See docs/security.md for what this defends against, and what it does not.
  *
- * Lookups by token value still work because encryption is deterministic per key and field (a
- * synthetic IV from an HMAC of the value): the ciphertext is a keyed blind index. The trade-off,
- * as with any blind index: someone reading the storage sees which stored values of a field are
- * equal and how long each is, never what they are; someone who can write to it can copy a sealed
- * value to the same field of another row (the row is not bound, so that equal values seal
- * equally), but cannot alter, relabel or move one to another field undetected. A lookup or save by token value is tried under the primary key, then
- * under each older key and finally as plain text, so rows not yet re-encrypted are still found
- * and updated rather than duplicated.
- *
- * Plain values read from the inner store are returned as they are: an existing store can be
- * wrapped and then re-encrypted with {@link EncryptedStore.rekey}. A value under a key id the
- * keyring lacks fails with `UNKNOWN_KEY`, one that does not decrypt with `WRONG_KEY` — never
- * garbage. Error messages name fields, token ids and key ids, never a secret or a key.
+ * Every save reads the row first and rewrites all its secrets (the row is sealed as one), so two
+ * processes saving different fields of one token at the same instant keep the later save whole.
+ * Rows written by an earlier version (format 1, `enc:v1:`) are still read and found, and `rekey`
+ * moves them to the current format. A secret stored in plain text fails with `NOT_ENCRYPTED`
+ * unless `plaintextMigration` is on, the mode that wraps an existing plain store until `rekey`
+ * has encrypted it. The store it wraps hands out its encrypted values only to this store
+ * (`passSealedValues`): opened without the key, it fails with `NO_KEY` instead.
  *
  * The inner store's refresh lock (`withRefreshLock`), activity tracking (`recordUse`,
  * `recordRevoked`, `getActivity`), bulk `saveTokens` and paged reads (`getTokensPage`,
@@ -131,7 +148,7 @@ const PLAIN = null;
  * const store = new EncryptedStore(new SQLiteStore());
  * await store.saveToken(new OAuthToken({ userName: 'ana@zylker.com', refreshToken: '1000.r…', accessToken: '1000.a…' }));
  * const token = await store.findToken(new OAuthToken({ userName: 'ana@zylker.com' }));
- * token?.getRefreshToken(); // '1000.r…', stored as 'enc:v1:k1:…'
+ * token?.getRefreshToken(); // '1000.r…', stored sealed in the row's client_secret column
  * await store.close();
  * ```
  */
@@ -139,7 +156,10 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   readonly #inner: TokenStore<T>;
   /** Saves under way (a lookup, then the inner save): `close()` lets them finish. */
   readonly #saving = new InFlight();
+  /** The last save of this instance: saves run one at a time, so none reads a row another is rewriting. */
+  #lastSave: Promise<unknown> = Promise.resolve();
   readonly #cipher: TokenCipher;
+  readonly #plaintextMigration: boolean;
 
   /** The inner store's refresh lock; present only when it has one. */
   declare readonly withRefreshLock?: RefreshLock['withRefreshLock'];
@@ -153,7 +173,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   declare readonly saveTokens?: (tokens: readonly TokenLike[]) => Promise<void>;
   /**
    * A page of the inner store's tokens in id order, decrypted; present only when the inner store
-   * has paged reads (`getTokensPage` and `countTokens`). @throws TokenStoreError `UNKNOWN_KEY` or `WRONG_KEY`.
+   * has paged reads (`getTokensPage` and `countTokens`). @throws TokenStoreError as `getTokens`.
    */
   declare readonly getTokensPage?: PagedReads<T>['getTokensPage'];
   /** Forwarded to the inner store; present only when it has paged reads. */
@@ -162,7 +182,10 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   /** @throws TokenStoreError `NO_KEY` when no keyring is given nor in `ZOHO_TOKEN_KEY`, or it is malformed. */
   constructor(inner: TokenStore<T>, options: EncryptedStoreOptions = {}) {
     this.#cipher = new TokenCipher(options.keys ?? process.env.ZOHO_TOKEN_KEY);
+    this.#plaintextMigration = options.plaintextMigration === true;
     this.#inner = inner;
+    // A built-in store refuses its encrypted values to anyone else (NO_KEY); to this store it hands them out.
+    (inner as { passSealedValues?: () => unknown }).passSealedValues?.();
     // Members are added only when the inner store has them, so hasRefreshLock() and
     // hasActivityTracking() say of this store what they say of the inner one.
     const source = inner as TokenStore<T> & Partial<RefreshLock & ActivityTracking & BulkSaving & PagedReads<T>>;
@@ -175,15 +198,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
       this.getActivity = getActivity.bind(source);
     }
     if (typeof saveTokens === 'function') {
-      this.saveTokens = (tokens) =>
-        this.#saving.track(
-          (async () => {
-            for (const token of tokens) assertToken(token, 'saveTokens');
-            const sealed = await Promise.all(tokens.map((token) => this.#sealedForSave(token)));
-            await saveTokens.call(source, sealed);
-            for (const [i, token] of tokens.entries()) this.#fillFrom(token, sealed[i] as OAuthToken, true);
-          })(),
-        );
+      this.saveTokens = (tokens) => this.#oneAtATime(() => this.#saveMany(tokens, saveTokens.bind(source)));
     }
     if (typeof getTokensPage === 'function' && typeof countTokens === 'function') {
       this.getTokensPage = async (after, limit) => {
@@ -205,29 +220,31 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     return this.#cipher.primaryId;
   }
 
-  /** `findToken` of the inner store with the token's secrets sealed; fills the given token decrypted. */
+  /** `findToken` by the article's rules, matching token values by their blind indexes; fills the given token decrypted. */
   async findToken<U extends object>(token: U): Promise<U | null> {
     assertToken(token, 'findToken');
-    for (const keyId of this.#attempts(token)) {
-      const probe = this.#sealedCopy(token, keyId);
-      if (await this.#inner.findToken(probe)) {
-        this.#fillFrom(token, probe, false);
-        return token;
-      }
-    }
-    return null;
+    const found = await this.#find(token);
+    if (found === null) return null;
+    fillToken(token, found.opened);
+    return token;
   }
 
-  /** Saves the token with its secrets sealed under the primary key; sets its id as every store does. */
-  saveToken(token: object): Promise<void> {
-    return this.#saving.track(
-      (async () => {
-        assertToken(token, 'saveToken');
-        const sealed = await this.#sealedForSave(token);
-        await this.#inner.saveToken(sealed);
-        this.#fillFrom(token, sealed, true);
-      })(),
-    );
+  /** Saves the token with its row sealed under the primary key; sets its id as every store does. */
+  async saveToken(token: object): Promise<void> {
+    assertToken(token, 'saveToken');
+    await this.#oneAtATime(async () => this.#fill(token, await this.#write(await this.#planned(token))));
+  }
+
+  /**
+   * Runs a save after the ones before it. A row is sealed whole, so a save reads it, merges and
+   * writes it back: two at once could each drop what the other wrote. Saves of one instance
+   * therefore queue; two processes saving different fields of one token at the same instant keep
+   * the later save whole (docs/security.md).
+   */
+  #oneAtATime(save: () => Promise<void>): Promise<void> {
+    const run = this.#lastSave.then(save, save);
+    this.#lastSave = run.catch(() => undefined);
+    return this.#saving.track(run);
   }
 
   /** Deletes the token with this id (forwarded). */
@@ -235,7 +252,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     await this.#inner.deleteToken(id);
   }
 
-  /** Every stored token, decrypted. @throws TokenStoreError `UNKNOWN_KEY` or `WRONG_KEY`. */
+  /** Every stored token, decrypted. @throws TokenStoreError `UNKNOWN_KEY`, `WRONG_KEY`, `CORRUPT_DATA` or `NOT_ENCRYPTED`. */
   async getTokens(): Promise<T[]> {
     const tokens = await this.#inner.getTokens();
     for (const token of tokens) this.#openInPlace(token);
@@ -247,7 +264,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     await this.#inner.deleteTokens();
   }
 
-  /** The token with this id, decrypted, or `null`. @throws TokenStoreError `UNKNOWN_KEY` or `WRONG_KEY`. */
+  /** The token with this id, decrypted, or `null`. @throws TokenStoreError as `getTokens`. */
   async findTokenById(id: string): Promise<T | null> {
     const token = await this.#inner.findTokenById(id);
     if (token !== null) this.#openInPlace(token);
@@ -261,15 +278,16 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   }
 
   /**
-   * Re-encrypts under the primary key every token with a value still plain or under an older
-   * key, so older keys can then leave the keyring. Every stored value is decrypted before the
-   * first write, so a value under a key the keyring lacks (`UNKNOWN_KEY`), or a primary key that
-   * does not open the values already under its id (`WRONG_KEY`), stops the run having changed
-   * nothing. Each token is re-read and rewritten by its id, inside the inner
-   * store's refresh lock for that token when it has one (the lock a TokenManager holds while it
-   * refreshes), so a concurrent refresh is not undone. A few tokens are rewritten at a time
-   * (`concurrency`); a failure stops the run once those settle, and what was rewritten stays
-   * rewritten. Safe to re-run: current tokens are skipped.
+   * Re-encrypts in the current format, under the primary key, every token still in format 1,
+   * under an older key or (in `plaintextMigration` mode) in plain text, so older keys can then
+   * leave the keyring. Every stored token is decrypted and checked before the first write, so a
+   * value under a key the keyring lacks (`UNKNOWN_KEY`), a primary key that does not open the
+   * values already under its id (`WRONG_KEY`) or an altered row stops the run having changed
+   * nothing. Each token is re-read and rewritten by its id, inside the inner store's refresh lock
+   * for that token when it has one (the lock a TokenManager holds while it refreshes), so a
+   * concurrent refresh is not undone. A few tokens are rewritten at a time (`concurrency`); a
+   * failure stops the run once those settle, and what was rewritten stays rewritten. Safe to
+   * re-run: current tokens are skipped.
    *
    * @example
    * ```ts
@@ -279,19 +297,19 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
    */
   async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
     const { concurrency = 4, onProgress } = options;
-    const tokens = await this.#inner.getTokens();
+    const rows = (await this.#inner.getTokens()).map(storedRecord);
     // Every token, current ones too: a primary key with the right id but the wrong bytes must
     // fail here, before it seals anything under itself.
-    for (const token of tokens) this.#openAll(token);
-    const stale = tokens.filter((token) => !this.#isCurrent(token));
+    for (const row of rows) this.#open(row);
+    const stale = rows.filter((row) => !this.#cipher.isCurrent(row));
     let [next, done, rekeyed] = [0, 0, 0];
     let failure: { error: unknown } | undefined;
     // A few tokens in flight: each is a lock, a read and a write, mostly network waits.
     const worker = async () => {
       while (failure === undefined && next < stale.length) {
-        const token = stale[next++] as T;
+        const row = stale[next++] as TokenRecord;
         try {
-          if (await this.#rekeyOne(token.getId() as string)) rekeyed++;
+          if (await this.#rekeyOne(row.id)) rekeyed++;
         } catch (error) {
           failure ??= { error };
           return;
@@ -302,12 +320,13 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     // Every worker settles before this returns or throws, so the store can be closed at once.
     await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), stale.length) }, worker));
     if (failure !== undefined) throw failure.error;
-    return { rekeyed, total: tokens.length };
+    return { rekeyed, total: rows.length };
   }
 
   /**
-   * Decrypts every stored token, as a check that the keyring can read the store (`zoho-tokens
-   * doctor` runs it). Fails with `UNKNOWN_KEY` or `WRONG_KEY` at the first value it cannot read.
+   * Decrypts and checks every stored token, as a check that the keyring can read the store and
+   * that no row was altered (`zoho-tokens doctor` runs it). Fails with `UNKNOWN_KEY`,
+   * `WRONG_KEY`, `CORRUPT_DATA` or `NOT_ENCRYPTED` at the first row it cannot read.
    *
    * @example
    * ```ts
@@ -316,103 +335,186 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
    * ```
    */
   async verifyKey(): Promise<KeyCheck> {
-    const tokens = await this.#inner.getTokens();
-    for (const token of tokens) this.#openAll(token);
-    return { checked: tokens.length, stale: tokens.filter((token) => !this.#isCurrent(token)).length };
+    const rows = (await this.#inner.getTokens()).map(storedRecord);
+    for (const row of rows) this.#open(row);
+    return { checked: rows.length, stale: rows.filter((row) => !this.#cipher.isCurrent(row)).length };
   }
 
   async #rekeyOne(id: string): Promise<boolean> {
     const work = async () => {
       // Re-read inside the lock: the token may have been refreshed or deleted since the listing.
       const current = await this.#inner.findTokenById(id);
-      if (current === null || this.#isCurrent(current)) return false;
-      const opened = this.#openAll(current);
-      // Only the id and the secrets: the save matches the row by its id (never by user name,
-      // which another row may share) and keeps every other field as stored.
-      const resealed = new OAuthToken({ id });
-      for (const { field, set } of SECRETS) set(resealed, this.#cipher.seal(field, opened[field]));
-      await this.#inner.saveToken(resealed);
+      if (current === null) return false;
+      const row = storedRecord(current);
+      if (this.#cipher.isCurrent(row)) return false;
+      await this.#oneAtATime(async () => void (await this.#write(this.#open(row))));
       return true;
     };
     return this.withRefreshLock ? this.withRefreshLock(tokenLockKey(id), work) : work();
   }
 
-  /** Key ids to try a lookup under, primary first; `PLAIN` last for rows never encrypted. */
-  #attempts(token: TokenLike): readonly (string | typeof PLAIN)[] {
-    // A lookup by user name or id sees no ciphertext: one try decides it.
-    const byValue = lookupKeys(token).some((key) => key.column !== 'userName' && key.column !== 'id');
-    return byValue ? [...this.#cipher.keyIds, PLAIN] : [this.#cipher.primaryId];
-  }
-
   /**
-   * The copy of a token to save: sealed under the primary key, carrying the id of the row it
-   * would update when only an older key (or plain text) finds that row, so it is updated, not
-   * duplicated. The inner save still matches atomically; this only names the row.
+   * The stored row the article's rules find for this token, and its plaintext. A lookup by token
+   * value is tried by the blind index under each key, then in format 1 under each key, then (in
+   * migration mode) as plain text; a lookup by user name or id needs one try. The row is then
+   * read again by its id, whole, since the store fills only what the lookup left out.
    */
-  async #sealedForSave(token: TokenLike): Promise<OAuthToken> {
-    const sealed = this.#sealedCopy(token, this.#cipher.primaryId);
-    const [primary, ...older] = this.#attempts(token);
-    if (older.length === 0) return sealed;
-    if (await this.#inner.findToken(this.#sealedCopy(token, primary ?? PLAIN))) return sealed;
-    for (const keyId of older) {
-      const probe = this.#sealedCopy(token, keyId);
-      if (await this.#inner.findToken(probe)) {
-        sealed.setId(probe.getId());
-        break;
-      }
+  async #find(token: TokenLike): Promise<{ stored: TokenRecord; opened: TokenRecord } | null> {
+    for (const attempt of this.#attempts(token)) {
+      const probe = this.#probe(token, attempt);
+      if (!(await this.#inner.findToken(probe))) continue;
+      const row = await this.#inner.findTokenById(probe.getId() as string);
+      // Deleted in between: the token is gone, as it would be a moment later.
+      if (row === null) return null;
+      const stored = storedRecord(row);
+      return { stored, opened: this.#open(stored) };
     }
-    return sealed;
+    return null;
   }
 
-  /** A copy of the token with its secrets sealed under `keyId` (as they are, for `PLAIN`). */
-  #sealedCopy(token: TokenLike, keyId: string | typeof PLAIN): OAuthToken {
-    const copy = new OAuthToken({
+  #attempts(token: TokenLike): readonly Attempt[] {
+    const ids = this.#cipher.keyIds;
+    const byValue = lookupKeys(token).some((key) => key.column !== 'userName' && key.column !== 'id');
+    if (!byValue) return [{ format: 'index', keyId: this.#cipher.primaryId }];
+    return [
+      ...ids.map((keyId) => ({ format: 'index', keyId }) as const),
+      ...ids.map((keyId) => ({ format: 'legacy', keyId }) as const),
+      ...(this.#plaintextMigration ? [{ format: 'plain' } as const] : []),
+    ];
+  }
+
+  /** A copy of the token to look it up by: its token values in the attempt's stored form. */
+  #probe(token: TokenLike, attempt: Attempt): OAuthToken {
+    const probe = new OAuthToken({
       id: token.getId() ?? null,
       clientId: token.getClientId() ?? null,
       redirectURL: token.getRedirectURL() ?? null,
       expiresIn: token.getExpiresIn() ?? null,
       apiDomain: token.getAPIDomain() ?? null,
     });
-    copy.setUserSignature(token.getUserSignature() ?? null);
+    probe.setUserSignature(token.getUserSignature() ?? null);
     for (const { field, get, set } of SECRETS) {
       const value = get(token) ?? null;
-      set(copy, keyId === PLAIN ? value : this.#cipher.seal(field, value, keyId));
+      if (value === null || attempt.format === 'plain') set(probe, value);
+      else if (field === 'clientSecret') set(probe, ANY_CLIENT_SECRET);
+      else if (attempt.format === 'index') set(probe, this.#cipher.index(field, value, attempt.keyId));
+      else set(probe, this.#cipher.legacyIndex(field, value, attempt.keyId));
     }
-    return copy;
+    return probe;
   }
 
   /**
-   * Fills what the caller's token lacks from the sealed copy the inner store filled, decrypted;
-   * after a save, also its id. Everything is decrypted before the token is touched.
+   * The plaintext record a save of this token writes: its own values over those of the row it
+   * matches (decrypted; one that cannot be read fails the save, so nothing unreadable is ever
+   * overwritten), under that row's id, else its own id or a fresh one, so the row is sealed
+   * for the id it will have.
    */
-  #fillFrom(token: TokenLike, filled: OAuthToken, saved: boolean): void {
-    const id = filled.getId() ?? '';
-    const record: Record<string, string | null> = { ...recordOf(filled, id) };
-    for (const { field, get } of SECRETS) {
-      if ((get(token) ?? null) === null) record[field] = this.#cipher.open(field, get(filled), `token ${id}`);
+  async #planned(token: TokenLike): Promise<TokenRecord> {
+    const found = await this.#find(token);
+    const id = found?.stored.id ?? nonEmpty(token.getId()) ?? freshId();
+    const merged: Record<string, string | null> = { ...recordOf(token, id) };
+    if (found) for (const [field, value] of Object.entries(found.opened)) merged[field] ??= value;
+    return merged as unknown as TokenRecord;
+  }
+
+  /**
+   * Writes a plaintext record sealed. The inner store matches the row again atomically and keeps
+   * the stored value of every field the record leaves null; when that changes a field the row
+   * is bound to (another process saved the same token meanwhile), the row is sealed again as
+   * written, so it always opens. Returns the record as written.
+   */
+  async #write(planned: TokenRecord): Promise<TokenRecord> {
+    let record = planned;
+    for (let attempt = 1; ; attempt++) {
+      const sealed = fillToken(new OAuthToken(), this.#cipher.sealRow(record));
+      await this.#inner.saveToken(sealed);
+      const written = recordOf(sealed, sealed.getId() ?? record.id);
+      const moved = ROW_BINDING.filter((field) => written[field] !== record[field]);
+      if (moved.length === 0) return record;
+      if (attempt === 3) {
+        throw new TokenStoreError(
+          TokenStoreErrorCode.STORAGE_FAILURE,
+          'saveToken: the token kept changing under concurrent saves; try again',
+        );
+      }
+      record = rebound(record, written, moved);
     }
-    fillToken(token, record as unknown as TokenRecord);
-    if (saved) token.setId(id);
+  }
+
+  /**
+   * `saveTokens` sealed: every token planned against its stored row, then one bulk save. Tokens
+   * of one call that name the same user or token value would be merged by the inner store after
+   * they were sealed apart, so such a call is saved one token at a time instead.
+   */
+  async #saveMany(tokens: readonly TokenLike[], saveTokens: (tokens: readonly TokenLike[]) => Promise<void>) {
+    for (const token of tokens) assertToken(token, 'saveTokens');
+    const planned = await Promise.all(tokens.map((token) => this.#planned(token)));
+    if (sharesARow(planned)) {
+      for (const [i, token] of tokens.entries()) {
+        this.#fill(token, await this.#write(i === 0 ? (planned[0] as TokenRecord) : await this.#planned(token)));
+      }
+      return;
+    }
+    const sealed = planned.map((record) => fillToken(new OAuthToken(), this.#cipher.sealRow(record)));
+    await saveTokens(sealed);
+    for (const [i, token] of tokens.entries()) {
+      const record = planned[i] as TokenRecord;
+      const written = recordOf(sealed[i] as OAuthToken, sealed[i]?.getId() ?? record.id);
+      // Another process saved the same token meanwhile: that row is sealed again as written.
+      const moved = ROW_BINDING.filter((field) => written[field] !== record[field]);
+      this.#fill(token, moved.length === 0 ? record : await this.#write(rebound(record, written, moved)));
+    }
+  }
+
+  /** Fills what the caller's token lacks from the record saved, and sets its id. */
+  #fill(token: TokenLike, record: TokenRecord): void {
+    fillToken(token, record);
+    token.setId(record.id);
+  }
+
+  #open(stored: TokenRecord): TokenRecord {
+    return this.#cipher.openRow(stored, `token ${stored.id}`, this.#plaintextMigration);
   }
 
   /** Decrypts a token from the inner store in place. */
   #openInPlace(token: TokenLike): void {
-    const opened = this.#openAll(token);
+    const opened = this.#open(storedRecord(token));
     for (const { field, set } of SECRETS) set(token, opened[field]);
   }
-
-  /** Every secret of a stored token, decrypted. */
-  #openAll(token: TokenLike): Record<SecretField, string | null> {
-    const where = `token ${token.getId()}`;
-    const opened = {} as Record<SecretField, string | null>;
-    for (const { field, get } of SECRETS) opened[field] = this.#cipher.open(field, get(token) ?? null, where);
-    return opened;
-  }
-
-  #isCurrent(token: TokenLike): boolean {
-    return SECRETS.every(({ get }) => this.#cipher.isCurrent(get(token) ?? null));
-  }
 }
+
+/** The record with the moved fields as the store wrote them. */
+function rebound(record: TokenRecord, written: TokenRecord, moved: readonly (keyof TokenRecord)[]): TokenRecord {
+  const result: Record<string, string | null> = { ...record };
+  for (const field of moved) result[field] = written[field];
+  return result as unknown as TokenRecord;
+}
+
+/**
+ * Whether two planned records name the same row: the same user name or token value. (Two that
+ * share only an id belong to two users, which the inner store refuses as an id conflict.)
+ */
+function sharesARow(records: readonly TokenRecord[]): boolean {
+  const seen = new Set<string>();
+  for (const record of records) {
+    for (const field of ['userName', 'grantToken', 'refreshToken', 'accessToken'] as const) {
+      const value = record[field];
+      if (value === null || value === '') continue;
+      const key = `${field}\u0000${value}`;
+      if (seen.has(key)) return true;
+      seen.add(key);
+    }
+  }
+  return false;
+}
+
+/** The record of a token read from the inner store, under its own id. */
+function storedRecord(token: TokenLike): TokenRecord {
+  return recordOf(token, token.getId() ?? '');
+}
+
+const nonEmpty = (value: string | null | undefined): string | null =>
+  typeof value === 'string' && value !== '' ? value : null;
 
 function assertToken(token: unknown, operation: string): asserts token is TokenLike {
   if (!isTokenLike(token)) {
