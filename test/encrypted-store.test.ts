@@ -37,7 +37,6 @@ const K2 = generateKey('k2');
 const K1_OTHER = generateKey('k1'); // the same id, other key material
 const keyMaterial = (key: string) => key.slice(key.indexOf(':') + 1);
 
-const SECRET_COLUMNS = ['client_secret', 'refresh_token', 'access_token', 'grant_token'] as const;
 const INDEX_COLUMNS = ['refresh_token', 'access_token', 'grant_token'] as const;
 
 /** A raw row in the current format under `keyId`: every secret sealed in client_secret, blind indexes beside it. */
@@ -311,7 +310,7 @@ describe('EncryptedStore keys', () => {
     const setSecrets = db.prepare(
       'UPDATE oauthtoken SET client_secret = @client_secret, refresh_token = @refresh_token, access_token = @access_token, grant_token = @grant_token WHERE id = @id',
     );
-    const original = secretsOfRow.get(a.getId()) as Record<string, string>;
+    const original = secretsOfRow.get(a.getId()) as { client_secret: string } & Record<string, string>;
     // One character of a's sealed secrets flipped.
     const at = original.client_secret.length - 30;
     const flipped = `${original.client_secret.slice(0, at)}${original.client_secret[at] === 'A' ? 'B' : 'A'}${original.client_secret.slice(at + 1)}`;
