@@ -1,12 +1,12 @@
-import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
 import { InFlight } from '../store/in-flight.js';
 import { lookupKeys } from '../store/matching.js';
 import type { PagedReads } from '../store/record-token-store.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
+import { assertToken } from '../store/token-arguments.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
-import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
+import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
 import { type SecretField, TokenCipher } from './token-cipher.js';
 
 export { generateKey, SEALED_PREFIX } from './token-cipher.js';
@@ -411,14 +411,5 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
 
   #isCurrent(token: TokenLike): boolean {
     return SECRETS.every(({ get }) => this.#cipher.isCurrent(get(token) ?? null));
-  }
-}
-
-function assertToken(token: unknown, operation: string): asserts token is TokenLike {
-  if (!isTokenLike(token)) {
-    throw new TokenStoreError(
-      TokenStoreErrorCode.INVALID_TOKEN,
-      `${operation}: expected an OAuthToken (an object with getAccessToken(), getUserSignature(), …)`,
-    );
   }
 }

@@ -57,7 +57,8 @@ const HOSTILE_VALUES = [
 /**
  * Registers the TokenStore conformance suite with your test runner: every rule of the
  * contract (matching order, upsert without duplicates, users kept apart, fresh ids, typed
- * errors), concurrency, hostile input that must round-trip exactly, and token activity, bulk
+ * errors), concurrency, hostile input that must round-trip exactly, values no store keeps (a
+ * NUL, a lone surrogate) that must be refused without failing other callers, and token activity, bulk
  * `saveTokens` and paged reads (`getTokensPage`, `countTokens`) for stores that offer them
  * (skipped, with the reason shown, for stores that do not).
  *
