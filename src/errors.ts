@@ -1,8 +1,11 @@
 /** Codes carried by {@link TokenStoreError}. Compare against these, never against messages. */
 export const TokenStoreErrorCode = {
-  /** The argument is not a token object (it lacks the official accessor methods). */
+  /**
+   * The argument is not a token object (it lacks the official accessor methods), or a field of
+   * it holds a NUL or a lone UTF-16 surrogate, which no store keeps as it is.
+   */
   INVALID_TOKEN: 'INVALID_TOKEN',
-  /** An id argument is not a non-empty string. */
+  /** An id argument is not a non-empty string, or holds a NUL or a lone UTF-16 surrogate. */
   INVALID_ID: 'INVALID_ID',
   /** The token names a user, id or client but carries no grant, refresh or access token to store. */
   NOTHING_TO_SAVE: 'NOTHING_TO_SAVE',

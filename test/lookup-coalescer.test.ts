@@ -130,6 +130,30 @@ describe('LookupCoalescer', () => {
     assert.deepEqual(await coalescer.find({ column: 'id', value: '8' }), [record('8', null)]);
   });
 
+  it('reads each value of a batch the storage refuses for its data alone, so only that caller fails', async () => {
+    // As mysql2 and pg report a value the server cannot take: an SQLSTATE of class 22.
+    const refused = Object.assign(new Error('invalid byte sequence'), { sqlState: '22021' });
+    const { queries, read } = table([record('1', 'ana'), record('2', 'bob')]);
+    const coalescer = new LookupCoalescer(async (column, values) => {
+      if (values.includes('bad')) {
+        queries.push({ column, values: [...values] });
+        throw refused;
+      }
+      return read(column, values);
+    });
+    const results = await Promise.allSettled(
+      ['ana', 'bad', 'bob', 'bad'].map((value) => coalescer.find({ column: 'userName', value })),
+    );
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.map((row) => row.id) : r.reason)),
+      [['1'], refused, ['2'], refused],
+    );
+    assert.deepEqual(
+      queries.map((q) => q.values),
+      [['ana', 'bad', 'bob'], ['ana'], ['bad'], ['bob']],
+    );
+  });
+
   it('rejects its callers rather than leaving them waiting when an answer is malformed', async () => {
     const coalescer = new LookupCoalescer(async () => null as unknown as TokenRecord[]);
     const results = await Promise.allSettled([

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import {
   CrmError,
   CrmErrorCode,
@@ -572,6 +573,42 @@ describe('the portal on its in-process emulator', () => {
       assert.ok(!browser.cookies.has('portal_session'));
     } finally {
       await forgetful.stop();
+    }
+  });
+});
+
+describe('the portal on a PostgreSQL store', () => {
+  it('answers a callback whose code holds a NUL with a 400, and signs the other users in', async () => {
+    const table = `portal_${randomBytes(6).toString('hex')}`;
+    const emulator = await startZohoEmulator({ autoApprove: true });
+    const portal = await startPortal(
+      portalConfigFromEnv({
+        PORT: '0',
+        ZOHO_ACCOUNTS_URL: emulator.url,
+        TOKEN_STORE_URL: `postgres://root@127.0.0.1:5432/test?table=${table}`,
+        SESSION_SECRET: randomBytes(32).toString('hex'),
+      }),
+      { log: () => undefined },
+    );
+    const admin = new pg.Pool({ connectionString: 'postgres://root@127.0.0.1:5432/test', max: 1 });
+    try {
+      const callbackOf = async (browser: PortalClient) =>
+        new URL(location(await browser.get(location(await browser.get('/login')))), portal.url);
+      const [attacker, ...users] = Array.from({ length: 4 }, () => new PortalClient(portal.url));
+      const attack = await callbackOf(attacker as PortalClient);
+      attack.searchParams.set('code', '\u0000');
+      const callbacks = await Promise.all(users.map(callbackOf));
+      const [refused, ...signedIn] = await Promise.all([
+        (attacker as PortalClient).get(attack.href),
+        ...users.map((browser, i) => browser.get((callbacks[i] as URL).href)),
+      ]);
+      assertFriendly(refused as Page, 400, /That request could not be used/);
+      for (const page of signedIn) assert.equal(location(page), '/dashboard');
+    } finally {
+      await portal.close();
+      await emulator.close();
+      await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_activity"`);
+      await admin.end();
     }
   });
 });

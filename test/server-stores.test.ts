@@ -18,6 +18,8 @@ import { MySQLStore } from 'zoho-token-store/stores/mysql';
 import { PostgresStore } from 'zoho-token-store/stores/postgres';
 import { RedisStore } from 'zoho-token-store/stores/redis';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
+import { LookupCoalescer } from '../src/stores/lookup-coalescer.js';
+import type { TokenRecord } from '../src/token/token-record.js';
 
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -505,6 +507,18 @@ function countingStore(kind: Kind, extra: Record<string, unknown> = {}) {
 }
 
 const byUser = (name: string) => new OAuthToken({ userName: name });
+const emptyRecord: TokenRecord = {
+  id: '',
+  userName: null,
+  clientId: null,
+  clientSecret: null,
+  refreshToken: null,
+  accessToken: null,
+  grantToken: null,
+  expiryTime: null,
+  redirectUrl: null,
+  apiDomain: null,
+};
 // Quotes, LIKE and regex characters, a backslash, NUL-free control text, unicode, a value that
 // differs from a stored one only by a trailing space (MySQL compares those as equal), and case.
 const HOSTILE = ["x' OR '1'='1", 'a\\', '%_*?', '$1', 'ü@zylker.com', 'u1@zylker.com ', 'U1@ZYLKER.COM'];
@@ -601,6 +615,48 @@ for (const kind of KINDS) {
       }
     });
 
+    it('answers the other lookups of a burst when one carries a NUL, and refuses that one', async () => {
+      const { store, done } = countingStore(kind);
+      try {
+        await store.saveTokens([token(1), token(2), token(3)]);
+        // The attack: /oauth/callback?code=%00 looks a grant up beside other users' sign-ins.
+        const byRefresh = (refreshToken: string) => new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken });
+        const asked = ['r1', 'r\u0000x', 'r2', 'r3'];
+        const results = await Promise.allSettled(asked.map((r) => store.findToken(byRefresh(r))));
+        assert.deepEqual(
+          results.map((r) => (r.status === 'fulfilled' ? (r.value?.getAccessToken() ?? null) : 'rejected')),
+          ['a1', 'rejected', 'a2', 'a3'],
+        );
+        const error = (results[1] as PromiseRejectedResult).reason;
+        assert.ok(isTokenStoreError(error) && error.code === TokenStoreErrorCode.INVALID_TOKEN, String(error));
+      } finally {
+        await store.close();
+        await done();
+      }
+    });
+
+    it('refuses at save a value with a lone surrogate, which the server would silently change', async () => {
+      const store = open(kind, fresh[kind]());
+      try {
+        for (const bad of [
+          new OAuthToken({ userName: 'u\uD800@zylker.com', accessToken: 'a-lone' }),
+          new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r\uDC00', accessToken: 'a-lone' }),
+        ]) {
+          await assert.rejects(
+            store.saveToken(bad),
+            (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.INVALID_TOKEN,
+          );
+          await assert.rejects(
+            store.findToken(bad),
+            (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.INVALID_TOKEN,
+          );
+        }
+        assert.deepEqual(await store.getTokens(), []);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('shows every lookup made after a save resolved that save, while other lookups are in flight', async () => {
       const options = fresh[kind]();
       const store = open(kind, options);
@@ -638,6 +694,29 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describe('LookupCoalescer on PostgreSQL', { skip: !up.postgres }, () => {
+  // Straight to the coalescer, past the store's own checks: a custom caller, or a value the checks miss.
+  const coalescerOn = (queries: string[][]) =>
+    new LookupCoalescer(async (_column, values) => {
+      queries.push([...values]);
+      const { rows } = await admin.postgres.query<{ v: string }>('SELECT v FROM unnest($1::text[]) AS v', [values]);
+      return rows.map(({ v }) => ({ ...emptyRecord, id: v, userName: v }));
+    });
+
+  it('tries each lookup of a refused batch alone, so only the one with a NUL fails', async () => {
+    const queries: string[][] = [];
+    const coalescer = coalescerOn(queries);
+    const asked = ['ana', 'bad\u0000', 'bob'];
+    const results = await Promise.allSettled(asked.map((value) => coalescer.find({ column: 'userName', value })));
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.map((row) => row.id) : 'rejected')),
+      [['ana'], 'rejected', ['bob']],
+    );
+    assert.equal((results[1] as PromiseRejectedResult).reason.code, '22021');
+    assert.deepEqual(queries, [asked, ['ana'], ['bad\u0000'], ['bob']]);
+  });
+});
 
 for (const kind of ['mysql', 'postgres'] as const) {
   describe(`${NAMES[kind]} save coalescing`, { skip: !up[kind] }, () => {

@@ -178,6 +178,18 @@ describe('SQLiteStore on disk', () => {
     db.close();
   });
 
+  it('refuses at save a value with a lone surrogate, which SQLite would store changed', async () => {
+    const db = new Database(':memory:');
+    const store = new SQLiteStore({ database: db });
+    const lone = new OAuthToken({ userName: 'u\uD800@zylker.com', accessToken: 'a-lone' });
+    const invalid = (e: unknown) => isTokenStoreError(e) && e.code === TokenStoreErrorCode.INVALID_TOKEN;
+    await assert.rejects(store.saveToken(lone), invalid);
+    await assert.rejects(store.findToken(lone), invalid);
+    assert.deepEqual(db.prepare('SELECT * FROM oauthtoken').all(), [], 'nothing reached the table');
+    await store.close();
+    db.close();
+  });
+
   it('gives no activity to a token saved under the id of a row deleted behind its back', async () => {
     const db = new Database(':memory:');
     const store = new SQLiteStore({ database: db });

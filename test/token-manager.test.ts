@@ -225,6 +225,26 @@ describe('TokenManager failures', () => {
     assert.equal(failures.length, 1);
   });
 
+  it('refuses a reference holding a NUL or a lone surrogate with INVALID_TOKEN, without calling Zoho', async () => {
+    const references = [
+      { grantToken: `${code()}\u0000` },
+      { refreshToken: '1000.r\uD800' },
+      { accessToken: '\uDC00' },
+      { userName: 'a\u0000@zylker.com' },
+    ];
+    for (const reference of references) {
+      await rejectsWith(
+        managerFor(new MemoryStore(), reference).getAccessToken(),
+        (e) => e instanceof TokenStoreError && e.code === TokenStoreErrorCode.INVALID_TOKEN,
+      );
+    }
+    await rejectsWith(
+      managerFor(new MemoryStore(), { id: '42\u0000' }).getAccessToken(),
+      (e) => e instanceof TokenStoreError && e.code === TokenStoreErrorCode.INVALID_ID,
+    );
+    assert.deepEqual(emulator.counters(), {});
+  });
+
   it('reports a wrong client secret, client id or redirect URI as typed configuration errors', async () => {
     const cases = [
       [{ ...client, clientSecret: 'wrong' }, OAuthErrorCode.INVALID_CLIENT_SECRET],

@@ -6,6 +6,7 @@ import {
   isTokenStoreError,
   OAuthErrorCode,
   TokenManagerErrorCode,
+  TokenStoreErrorCode,
 } from 'zoho-token-store';
 
 /** What a user is told about a failure: an HTTP status, a title and one plain sentence or two. */
@@ -62,6 +63,9 @@ const SIGN_IN_AGAIN: ReadonlySet<string> = new Set([
   TokenManagerErrorCode.TOKEN_NOT_FOUND,
   TokenManagerErrorCode.CANNOT_REFRESH,
 ]);
+
+/** Store errors about the input (a NUL in a code from the query string, say): the request's fault, not the store's. */
+const REFUSED_INPUT: ReadonlySet<string> = new Set([TokenStoreErrorCode.INVALID_TOKEN, TokenStoreErrorCode.INVALID_ID]);
 
 /**
  * True when the user's Zoho access is gone (revoked, deleted, expired for good): send them to sign in.
@@ -128,6 +132,13 @@ export function describeError(error: unknown): FriendlyError {
       status: 502,
       title: 'Zoho CRM did not answer as expected',
       message: 'Your data could not be loaded right now. Please try again shortly.',
+    };
+  }
+  if (isTokenStoreError(error) && REFUSED_INPUT.has(error.code)) {
+    return {
+      status: 400,
+      title: 'That request could not be used',
+      message: 'It carried a value that no sign-in code or token can hold. Please start again.',
     };
   }
   if (isTokenStoreError(error)) {

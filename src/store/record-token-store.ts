@@ -1,12 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
-import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
+import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
 import { InFlight } from './in-flight.js';
 import { belongsTo, firstMatch, hasCredential, lookupKeys } from './matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from './record-backend.js';
+import { refusedData } from './refused-data.js';
 import { refuseSealed } from './sealed-values.js';
 import type { ActivityTracking, TokenActivity } from './token-activity.js';
+import { assertId, assertToken } from './token-arguments.js';
 import type { TokenStore } from './token-store.js';
 
 /** Options every built-in store takes. */
@@ -485,18 +487,6 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   }
 }
 
-/**
- * Whether the storage refused the data of a write rather than the write itself: an SQL data
- * exception or constraint violation (SQLSTATE class 22 or 23, as mysql2's `sqlState` and pg's
- * `code` give it; SQLite's constraint and size codes). Another write may well succeed.
- */
-function refusedData(error: unknown): boolean {
-  const cause = isTokenStoreError(error) ? error.cause : error;
-  const { sqlState, code } = (cause ?? {}) as { sqlState?: unknown; code?: unknown };
-  const state = typeof sqlState === 'string' ? sqlState : typeof code === 'string' ? code : '';
-  return /^2[23][0-9A-Z]{3}$/.test(state) || /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/.test(state);
-}
-
 /** Runs a queued save's work and settles its promise with the outcome; never rejects. */
 async function settle(save: QueuedSave, work: () => Promise<void>): Promise<void> {
   try {
@@ -631,19 +621,4 @@ function mergeOver(incoming: TokenRecord, stored: TokenRecord): TokenRecord {
   const merged: Record<string, string | null> = { ...incoming };
   for (const [field, value] of Object.entries(stored)) merged[field] ??= value;
   return merged as unknown as TokenRecord;
-}
-
-function assertToken(token: unknown, operation: string): asserts token is TokenLike {
-  if (!isTokenLike(token)) {
-    throw new TokenStoreError(
-      TokenStoreErrorCode.INVALID_TOKEN,
-      `${operation}: expected an OAuthToken (an object with getAccessToken(), getUserSignature(), …)`,
-    );
-  }
-}
-
-function assertId(id: unknown, operation: string): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new TokenStoreError(TokenStoreErrorCode.INVALID_ID, `${operation}: the id must be a non-empty string`);
-  }
 }

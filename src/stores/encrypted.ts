@@ -5,9 +5,10 @@ import { lookupKeys } from '../store/matching.js';
 import { freshId, type PagedReads } from '../store/record-token-store.js';
 import { isSealedValue } from '../store/sealed-values.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
+import { assertToken } from '../store/token-arguments.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
-import { fillToken, isTokenLike, recordOf, type TokenRecord } from '../token/token-record.js';
+import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
 import { ROW_BINDING, type SecretField, TokenCipher } from './token-cipher.js';
 
 export { generateKey } from './token-cipher.js';
@@ -515,12 +516,3 @@ function storedRecord(token: TokenLike): TokenRecord {
 
 const nonEmpty = (value: string | null | undefined): string | null =>
   typeof value === 'string' && value !== '' ? value : null;
-
-function assertToken(token: unknown, operation: string): asserts token is TokenLike {
-  if (!isTokenLike(token)) {
-    throw new TokenStoreError(
-      TokenStoreErrorCode.INVALID_TOKEN,
-      `${operation}: expected an OAuthToken (an object with getAccessToken(), getUserSignature(), …)`,
-    );
-  }
-}

@@ -1,4 +1,5 @@
 import type { LookupColumn, LookupKey } from '../store/record-backend.js';
+import { refusedData } from '../store/refused-data.js';
 import type { TokenRecord } from '../token/token-record.js';
 
 /**
@@ -26,8 +27,10 @@ type Pending = Map<LookupColumn, Map<string, Waiter[]>>;
  * of one burst, and every caller a finished query wakes) goes out as one query per column with
  * all their values, and each caller gets exactly the rows equal to its own value. A query is
  * only sent after every caller in it called, so each read starts after its caller asked — the
- * same as separate reads issued at that moment; nothing is cached between queries. A failed
- * query rejects every caller in it with its error. A lone caller waits one turn of the event
+ * same as separate reads issued at that moment; nothing is cached between queries. When the
+ * storage refuses the data of a query (an SQL data error: PostgreSQL refuses a NUL), each of its
+ * values is read again alone, so only the caller of the refused value fails; any other failure
+ * rejects every caller in it with its error, in one query. A lone caller waits one turn of the event
  * loop (a few microseconds), never for a timer. Internal: the SQL and Redis stores' `findBy`.
  *
  * @example
@@ -98,6 +101,12 @@ export class LookupCoalescer {
         else byMatch.set(value, [row]);
       }
     } catch (error) {
+      // One caller's value the storage refuses must not fail the others: each asks alone. Any
+      // other failure (the server down) would fail them alike, so it rejects them all at once.
+      if (values.length > 1 && refusedData(error)) {
+        await Promise.all(values.map((value) => this.#run(column, [value], byValue)));
+        return;
+      }
       // Nothing may leave a caller waiting: every failure, even a malformed answer, rejects them all.
       for (const value of values) for (const waiter of byValue.get(value) ?? []) waiter.reject(error);
       return;

@@ -57,7 +57,8 @@ const HOSTILE_VALUES = [
 /**
  * Registers the TokenStore conformance suite with your test runner: every rule of the
  * contract (matching order, upsert without duplicates, users kept apart, fresh ids, typed
- * errors), concurrency, hostile input that must round-trip exactly, and token activity, bulk
+ * errors), concurrency, hostile input that must round-trip exactly, values no store keeps (a
+ * NUL, a lone surrogate) that must be refused without failing other callers, and token activity, bulk
  * `saveTokens` and paged reads (`getTokensPage`, `countTokens`) for stores that offer them
  * (skipped, with the reason shown, for stores that do not).
  *
@@ -1002,6 +1003,111 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
           assert.equal(found.getAPIDomain(), null);
           assert.equal(found.getGrantToken(), '');
           assert.equal(found.getExpiresIn(), null);
+        }),
+      );
+    });
+
+    describe('values no store keeps: a NUL, a lone UTF-16 surrogate', () => {
+      // A server refuses a NUL (PostgreSQL) or silently changes a lone surrogate (UTF-8 encoding).
+      const secret = 'secret-value';
+      const BAD = [`${secret}\u0000`, `${secret}\uD800x`, `${secret}\uDC00`, `\uDBFF${secret}`];
+      const FIELDS = [
+        'id',
+        'userName',
+        'clientId',
+        'clientSecret',
+        'refreshToken',
+        'accessToken',
+        'grantToken',
+        'expiresIn',
+        'redirectURL',
+        'apiDomain',
+      ] as const;
+      const refused = (code: string) => (error: unknown) => {
+        assert.ok(isTokenStoreError(error), `expected a TokenStoreError, got ${String(error)}`);
+        assert.equal(error.code, code);
+        assert.ok(!error.message.includes(secret), 'the message names the field, never the value');
+        return true;
+      };
+      const byRefresh = (refreshToken: string) =>
+        newToken({ clientId: '1000.CLIENT', clientSecret: 'client-secret', refreshToken });
+
+      it(
+        'refuses them in every field of a token with INVALID_TOKEN, storing nothing',
+        withStore(async (store) => {
+          for (const field of FIELDS) {
+            for (const bad of BAD) {
+              const where = `${field} ${JSON.stringify(bad)}`;
+              await assert.rejects(store.saveToken(full(1, { [field]: bad })), refused('INVALID_TOKEN'), where);
+              await assert.rejects(store.findToken(full(1, { [field]: bad })), refused('INVALID_TOKEN'), where);
+            }
+          }
+          assert.deepEqual(await store.getTokens(), []);
+        }),
+      );
+
+      it(
+        'refuses them in an id argument with INVALID_ID',
+        withStore(async (store) => {
+          await store.saveToken(full(1));
+          const paged = store as Partial<PagedStore>;
+          for (const bad of BAD) {
+            await assert.rejects(store.findTokenById(bad), refused('INVALID_ID'));
+            await assert.rejects(store.deleteToken(bad), refused('INVALID_ID'));
+            if (paged.getTokensPage) await assert.rejects(paged.getTokensPage(bad, 5), refused('INVALID_ID'));
+          }
+          assert.equal((await store.getTokens()).length, 1);
+        }),
+      );
+
+      it(
+        'fails only the call that carries one: concurrent saves and lookups of others succeed',
+        withStore(async (store) => {
+          const [one, two] = [full(1), full(2)];
+          await store.saveToken(one);
+          const saves = await Promise.allSettled([
+            store.saveToken(two),
+            store.saveToken(full(3, { refreshToken: BAD[0] })),
+            store.saveToken(full(4)),
+            store.saveToken(full(5, { userName: BAD[1] })),
+          ]);
+          assert.deepEqual(
+            saves.map((result) => result.status),
+            ['fulfilled', 'rejected', 'fulfilled', 'rejected'],
+          );
+          for (const result of saves) if (result.status === 'rejected') refused('INVALID_TOKEN')(result.reason);
+          const outcome = (result: PromiseSettledResult<TokenLike | null>) =>
+            result.status === 'fulfilled' ? (result.value?.getAccessToken() ?? null) : 'rejected';
+          // Lookups of one column, as a store that batches them would send together.
+          const asked = ['1000.refresh.1', BAD[0] as string, '1000.refresh.2', BAD[2] as string, '1000.refresh.4'];
+          const found = await Promise.allSettled(asked.map((refresh) => store.findToken(byRefresh(refresh))));
+          assert.deepEqual(found.map(outcome), [
+            '1000.access.1',
+            'rejected',
+            '1000.access.2',
+            'rejected',
+            '1000.access.4',
+          ]);
+          for (const result of found) if (result.status === 'rejected') refused('INVALID_TOKEN')(result.reason);
+          const ids = [one.getId(), BAD[3], two.getId()] as string[];
+          const byIds = await Promise.allSettled(ids.map((id) => store.findTokenById(id)));
+          assert.deepEqual(byIds.map(outcome), ['1000.access.1', 'rejected', '1000.access.2']);
+          assert.equal((await store.getTokens()).length, 3);
+        }),
+      );
+
+      it(
+        'fails a saveTokens call that carries one, writing nothing of it',
+        withBulkStore(async (store) => {
+          await store.saveToken(full(1));
+          for (const bad of BAD) {
+            await assert.rejects(
+              store.saveTokens([full(2), full(3, { clientSecret: bad }), full(4)]),
+              refused('INVALID_TOKEN'),
+            );
+          }
+          assert.equal((await store.getTokens()).length, 1);
+          assert.equal(await store.findToken(newToken({ userName: 'user2@zylker.com' })), null);
         }),
       );
     });
