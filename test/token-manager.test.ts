@@ -189,6 +189,34 @@ for (const [name, createStore] of [
       assert.equal(count('token.refresh_token') + count('token.authorization_code'), 1);
       assert.deepEqual(await store.getTokens(), []);
     });
+
+    it('sends a refused refresh token to Zoho once, until a new sign-in is saved', async () => {
+      const { store, manager } = await signedIn(createStore());
+      const refreshToken = (await manager.getToken()).getRefreshToken() as string;
+      const revoke = await fetch(`${emulator.url}/oauth/v2/token/revoke?token=${encodeURIComponent(refreshToken)}`, {
+        method: 'POST',
+      });
+      assert.equal(revoke.status, 200);
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const refused = (e: unknown) =>
+        isTokenManagerError(e) &&
+        e.code === TokenManagerErrorCode.REAUTHORIZATION_REQUIRED &&
+        isOAuthError(e.cause) &&
+        e.cause.code === OAuthErrorCode.INVALID_GRANT;
+      for (let i = 0; i < 20; i++) await rejectsWith(manager.getAccessToken(), refused);
+      await Promise.all(Array.from({ length: 10 }, () => rejectsWith(manager.getAccessToken(), refused)));
+      assert.equal(count('token.refresh_token'), 1, '30 calls, one request to Zoho');
+
+      // The user signs in again elsewhere (another manager, as in another process): same row, new refresh token.
+      await managerFor(store, { grantToken: code() }).getAccessToken();
+      assert.equal((await store.getTokens()).length, 1);
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const renewed = await manager.getAccessToken();
+      assert.equal(count('token.refresh_token'), 1, 'the new refresh token is used');
+      assert.equal((await onlyToken(store)).getAccessToken(), renewed);
+    });
   });
 }
 

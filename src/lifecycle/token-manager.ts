@@ -76,7 +76,8 @@ const present = (value: string | null | undefined): value is string => typeof va
  * Keeps one user's access token fresh: the official SDK's `getToken()` flow, refreshing ahead
  * of expiry, with one refresh shared by every concurrent caller (and, with a store lock, by
  * every process), the grant token cleared once spent, and the refresh token kept through
- * transient failures. Valid tokens are served from memory. A token deleted during a refresh is
+ * transient failures. Valid tokens are served from memory. A refresh token Zoho refused is not
+ * sent again until the store holds another (a new sign-in); a token deleted during a refresh is
  * not saved back (`TOKEN_DELETED`). On a store that tracks activity it
  * also records each token's use (throttled by `activityIntervalMs`) and the time Zoho refused its
  * refresh token, which `purgeTokens` reads.
@@ -111,6 +112,8 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   #blockedUntil = 0;
   /** The token this manager looked after was deleted: renew nothing from the reference's own values. */
   #deleted = false;
+  /** The refresh token Zoho refused, and why: not sent again until the stored one differs. */
+  #refused: { refreshToken: string; cause: unknown } | null = null;
 
   constructor(options: TokenManagerOptions) {
     super();
@@ -251,9 +254,26 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     return error;
   }
 
+  /** Fails fast, without calling Zoho, while the stored refresh token is the one Zoho refused. */
+  #assertNotRefused(token: TokenLike | null): void {
+    const refused = this.#refused;
+    if (refused === null || token === null) return;
+    if (token.getRefreshToken() !== refused.refreshToken) {
+      // A new sign-in or refresh token was saved since, here or in another process: try it.
+      this.#refused = null;
+      return;
+    }
+    throw new TokenManagerError(
+      TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
+      'Zoho refused the grant or refresh token; the user must sign in again',
+      { cause: refused.cause },
+    );
+  }
+
   async #load(): Promise<string> {
     const stored = await this.#read();
     if (stored && this.#usable(stored)) return this.#use(stored);
+    this.#assertNotRefused(stored);
     const known = stored ?? this.#token;
     const hadToken = known !== null || this.#deleted;
     const renewInsideLock = async () => {
@@ -335,6 +355,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     }
 
     const exchanging = !present(refreshToken);
+    if (!exchanging) this.#assertNotRefused(base);
     const client = this.#clientFor(base);
     const http = { ...this.#options.http, now: this.#now };
     let grant: TokenGrant;
@@ -384,6 +405,9 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       const id = base.getId();
       if (refreshing && present(id) && this.#activity !== null)
         await this.#recordActivity('revocation', id, this.#now());
+      // Remembered, so later calls fail fast instead of sending the refresh token and secret again.
+      const refreshToken = base.getRefreshToken();
+      if (refreshing && present(refreshToken)) this.#refused = { refreshToken, cause: error };
       throw new TokenManagerError(
         TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
         'Zoho refused the grant or refresh token; the user must sign in again',
