@@ -4,7 +4,7 @@ export { fetchCurrentUserEmail } from './crm/current-user.js';
 export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
 export type { Logger } from './lifecycle/logger.js';
 export type { RefreshLock } from './lifecycle/refresh-lock.js';
-export { hasRefreshLock } from './lifecycle/refresh-lock.js';
+export { hasRefreshLock, withTokenLock } from './lifecycle/refresh-lock.js';
 export type { PurgedToken, PurgeOptions, PurgeReason, PurgeResult } from './lifecycle/token-cleanup.js';
 export { purgeTokens } from './lifecycle/token-cleanup.js';
 export type { TokenManagerEvents, TokenManagerOptions, TokenReference } from './lifecycle/token-manager.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createCrmClient,
   customEnvironment,
@@ -165,6 +166,56 @@ for (const [name, createStore] of [
       const renewed = await manager.getAccessToken();
       assert.equal(await other.getAccessToken(), renewed);
       assert.equal(count('token.refresh_token'), 1);
+    });
+
+    it('never saves back a token deleted while Zoho answered its refresh, even by a delete that skips the lock', async () => {
+      const { store, manager, accessToken } = await signedIn(createStore());
+      const id = (await manager.getToken()).getId() as string;
+      const failures: Error[] = [];
+      manager.on('failed', (error) => failures.push(error));
+      manager.invalidate(accessToken);
+      emulator.resetCounters();
+      emulator.injectFault({ path: '/oauth/v2/token', kind: 'latency', latencyMs: 300 });
+      const refreshing = manager.getAccessToken();
+      while (count('token.refresh_token') === 0) await sleep(5);
+      await store.deleteToken(id);
+      const deleted = (e: unknown) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.TOKEN_DELETED;
+      await rejectsWith(refreshing, deleted);
+      assert.equal(await store.findTokenById(id), null);
+      assert.deepEqual(await store.getTokens(), []);
+      assert.equal(failures.length, 1);
+      // The manager dropped its token: nothing from memory, nothing renewed from its spent grant.
+      await rejectsWith(manager.getAccessToken(), deleted);
+      assert.equal(count('token.refresh_token') + count('token.authorization_code'), 1);
+      assert.deepEqual(await store.getTokens(), []);
+    });
+
+    it('sends a refused refresh token to Zoho once, until a new sign-in is saved', async () => {
+      const { store, manager } = await signedIn(createStore());
+      const refreshToken = (await manager.getToken()).getRefreshToken() as string;
+      const revoke = await fetch(`${emulator.url}/oauth/v2/token/revoke?token=${encodeURIComponent(refreshToken)}`, {
+        method: 'POST',
+      });
+      assert.equal(revoke.status, 200);
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const refused = (e: unknown) =>
+        isTokenManagerError(e) &&
+        e.code === TokenManagerErrorCode.REAUTHORIZATION_REQUIRED &&
+        isOAuthError(e.cause) &&
+        e.cause.code === OAuthErrorCode.INVALID_GRANT;
+      for (let i = 0; i < 20; i++) await rejectsWith(manager.getAccessToken(), refused);
+      await Promise.all(Array.from({ length: 10 }, () => rejectsWith(manager.getAccessToken(), refused)));
+      assert.equal(count('token.refresh_token'), 1, '30 calls, one request to Zoho');
+
+      // The user signs in again elsewhere (another manager, as in another process): same row, new refresh token.
+      await managerFor(store, { grantToken: code() }).getAccessToken();
+      assert.equal((await store.getTokens()).length, 1);
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const renewed = await manager.getAccessToken();
+      assert.equal(count('token.refresh_token'), 1, 'the new refresh token is used');
+      assert.equal((await onlyToken(store)).getAccessToken(), renewed);
     });
   });
 }

@@ -61,6 +61,7 @@ const CRM_UNREACHABLE: ReadonlySet<string> = new Set([
 const SIGN_IN_AGAIN: ReadonlySet<string> = new Set([
   TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
   TokenManagerErrorCode.TOKEN_NOT_FOUND,
+  TokenManagerErrorCode.TOKEN_DELETED,
   TokenManagerErrorCode.CANNOT_REFRESH,
 ]);
 

@@ -5,6 +5,7 @@ import {
   TokenManager,
   type TokenReference,
   type TokenStore,
+  withTokenLock,
 } from 'zoho-token-store';
 import { mustSignInAgain, PortalError, SIGN_IN_EXPIRED } from './friendly-errors.js';
 import type { ZohoConnection } from './zoho-connection.js';
@@ -104,9 +105,13 @@ export class UserTokens {
 
   /** Deletes the stored token with this id, without telling Zoho. Returns it, or null when there is none. */
   async deleteById(id: string): Promise<TokenLike | null> {
-    const token = await this.#store.findTokenById(id);
+    // Under the token's refresh lock, so a refresh in flight cannot save it back afterwards.
+    const token = await withTokenLock(this.#store, id, async () => {
+      const found = await this.#store.findTokenById(id);
+      if (found) await this.#store.deleteToken(id);
+      return found;
+    });
     if (!token) return null;
-    await this.#store.deleteToken(id);
     this.#forgetOwner(token, 'deleted by an admin');
     return token;
   }
@@ -118,9 +123,12 @@ export class UserTokens {
    * of the dead token comes back to life with it.
    */
   async discard(user: SignedInUser): Promise<void> {
-    const stored = await this.#store.findToken(new OAuthToken({ userName: user.email }));
-    const ours = stored?.getId() === user.tokenId;
-    if (ours) await this.#store.deleteToken(user.tokenId);
+    const ours = await withTokenLock(this.#store, user.tokenId, async () => {
+      const stored = await this.#store.findToken(new OAuthToken({ userName: user.email }));
+      if (stored?.getId() !== user.tokenId) return false;
+      await this.#store.deleteToken(user.tokenId);
+      return true;
+    });
     this.forget(user.email);
     this.#log(`${user.email}: token refused by Zoho${ours ? '; deleted' : ''}`);
   }

@@ -14,8 +14,26 @@ export function hasRefreshLock(store: object): store is RefreshLock {
 
 /**
  * The lock key of a stored token: what the TokenManager holds while it renews the token with
- * this id, and what `rekey` and `purgeTokens` hold so they never interleave with a renewal.
+ * this id, and what `rekey`, `purgeTokens` and every delete ({@link withTokenLock}) hold so they
+ * never interleave with a renewal.
  */
 export function tokenLockKey(name: string): string {
   return `zoho-token:${name}`;
+}
+
+/**
+ * Runs `work` holding the refresh lock of the stored token with this id, when the store has a
+ * refresh lock; else just runs it. Delete a token inside it so no renewal of that token, in this
+ * process or another, saves in between: the TokenManager re-reads the token inside the same lock
+ * and never saves one whose row is gone.
+ *
+ * @throws TokenStoreError `LOCK_TIMEOUT` when the lock stays busy past the store's lock timeout.
+ * @example
+ * ```ts
+ * import { withTokenLock } from 'zoho-token-store';
+ * await withTokenLock(store, id, () => store.deleteToken(id));
+ * ```
+ */
+export function withTokenLock<R>(store: object, id: string, work: () => Promise<R>): Promise<R> {
+  return hasRefreshLock(store) ? store.withRefreshLock(tokenLockKey(id), work) : work();
 }

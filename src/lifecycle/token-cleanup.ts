@@ -3,7 +3,7 @@ import { hasActivityTracking, type TokenActivity } from '../store/token-activity
 import type { TokenStore } from '../store/token-store.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import type { TokenLike } from '../token/oauth-token.js';
-import { hasRefreshLock, tokenLockKey } from './refresh-lock.js';
+import { withTokenLock } from './refresh-lock.js';
 
 /**
  * Why {@link purgeTokens} removed a token; when several apply, the first in this order is given.
@@ -152,15 +152,10 @@ export async function purgeTokens(store: TokenStore<TokenLike>, options: PurgeOp
   for (const { token } of candidates) {
     const id = token.getId() as string;
     // Under the token's refresh lock, so no refresh lands between the re-read and the delete.
-    if (!hasRefreshLock(store)) await purgeOne(id);
-    else {
-      await store
-        .withRefreshLock(tokenLockKey(id), () => purgeOne(id))
-        .catch((error: unknown) => {
-          // Busy past the lock timeout: someone is refreshing it, so it is in use; keep it.
-          if (!isTokenStoreError(error) || error.code !== TokenStoreErrorCode.LOCK_TIMEOUT) throw error;
-        });
-    }
+    await withTokenLock(store, id, () => purgeOne(id)).catch((error: unknown) => {
+      // Busy past the lock timeout: someone is refreshing it, so it is in use; keep it.
+      if (!isTokenStoreError(error) || error.code !== TokenStoreErrorCode.LOCK_TIMEOUT) throw error;
+    });
   }
   return { purged, kept: tokens.length - purged.length - vanished };
 }

@@ -6,6 +6,11 @@ export const TokenManagerErrorCode = {
   REAUTHORIZATION_REQUIRED: 'REAUTHORIZATION_REQUIRED',
   /** The access token expired and there is no refresh token or client credentials to renew it. */
   CANNOT_REFRESH: 'CANNOT_REFRESH',
+  /**
+   * The stored token was deleted (by an admin, `zoho-tokens delete`, revoke or purge), during a
+   * refresh or since: the renewal is not saved, the manager drops its token, and the user must sign in again.
+   */
+  TOKEN_DELETED: 'TOKEN_DELETED',
   /** Zoho throttled this client ("Access Denied"); `retryAfterMs` says when to try again. */
   RATE_LIMITED: 'RATE_LIMITED',
 } as const;

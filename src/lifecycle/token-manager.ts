@@ -19,7 +19,7 @@ import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import { OAuthToken, type TokenLike, UserSignature } from '../token/oauth-token.js';
 import { userNameOf } from '../token/token-record.js';
 import { type Logger, silentLogger } from './logger.js';
-import { hasRefreshLock, tokenLockKey } from './refresh-lock.js';
+import { hasRefreshLock, tokenLockKey, withTokenLock } from './refresh-lock.js';
 import { TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
 
 /** Which stored token a manager looks after: by id, user, or one of its token values. */
@@ -76,7 +76,9 @@ const present = (value: string | null | undefined): value is string => typeof va
  * Keeps one user's access token fresh: the official SDK's `getToken()` flow, refreshing ahead
  * of expiry, with one refresh shared by every concurrent caller (and, with a store lock, by
  * every process), the grant token cleared once spent, and the refresh token kept through
- * transient failures. Valid tokens are served from memory. On a store that tracks activity it
+ * transient failures. Valid tokens are served from memory. A refresh token Zoho refused is not
+ * sent again until the store holds another (a new sign-in); a token deleted during a refresh is
+ * not saved back (`TOKEN_DELETED`). On a store that tracks activity it
  * also records each token's use (throttled by `activityIntervalMs`) and the time Zoho refused its
  * refresh token, which `purgeTokens` reads.
  *
@@ -108,6 +110,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   #inflight: Promise<string> | null = null;
   #rejectedAccessToken: string | null = null;
   #blockedUntil = 0;
+  /** The token this manager looked after was deleted: renew nothing from the reference's own values. */
+  #deleted = false;
+  /** The refresh token Zoho refused, and why: not sent again until the stored one differs. */
+  #refused: { refreshToken: string; cause: unknown } | null = null;
 
   constructor(options: TokenManagerOptions) {
     super();
@@ -160,27 +166,27 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     this.#cached = null;
   }
 
-  /** Revokes the refresh token at Zoho (ending its access tokens), then deletes the stored token. */
+  /**
+   * Revokes the refresh token at Zoho (ending its access tokens), then deletes the stored token,
+   * both under the token's refresh lock, so no renewal saves it again in between.
+   */
   async revoke(): Promise<void> {
-    const token = await this.#read();
-    if (!token) return;
-    const refreshToken = token.getRefreshToken();
-    if (present(refreshToken)) {
+    const token = await this.#deleteLocked(await this.#read(), async (current) => {
+      const refreshToken = current.getRefreshToken();
+      if (!present(refreshToken)) return;
       try {
         await revokeRefreshToken(this.#options.environment, refreshToken, this.#options.http);
       } catch (error) {
         // Already unknown to Zoho: nothing left to revoke there; the store still gets cleaned.
         if (!(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_TOKEN)) throw error;
       }
-    }
-    await this.#delete(token);
-    this.emit('revoked', summarizeToken(token));
+    });
+    if (token) this.emit('revoked', summarizeToken(token));
   }
 
-  /** Deletes the stored token without telling Zoho. */
+  /** Deletes the stored token without telling Zoho, under its refresh lock. */
   async remove(): Promise<void> {
-    const token = this.#token ?? (await this.#read());
-    if (token) await this.#delete(token);
+    await this.#deleteLocked(this.#token ?? (await this.#read()), async () => {});
   }
 
   /** Records the current token's use, at most once per interval per token id, without waiting. */
@@ -210,21 +216,73 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     }
   }
 
-  async #delete(token: TokenLike): Promise<void> {
-    const id = token.getId();
-    if (present(id)) await this.#options.store.deleteToken(id);
+  /**
+   * Under the refresh lock of `found`, reads it again by id, runs `before` on it and deletes it.
+   * Returns the token deleted, or null when there was none.
+   */
+  async #deleteLocked(found: TokenLike | null, before: (token: TokenLike) => Promise<void>): Promise<TokenLike | null> {
+    const { store } = this.#options;
+    const id = found?.getId();
+    if (!present(id)) return null;
+    const token = await withTokenLock(store, id, async () => {
+      const current = await store.findTokenById(id);
+      if (current === null) return null;
+      await before(current);
+      await store.deleteToken(id);
+      return current;
+    });
+    this.#forgetToken();
+    return token;
+  }
+
+  /** Drops the token in use; a later call renews nothing from the reference's own values. */
+  #forgetToken(): void {
     this.#token = null;
     this.#cached = null;
+    this.#deleted = true;
+  }
+
+  /** The token was deleted during a renewal or since: drop it, and fail typed. */
+  #tokenDeleted(id: string | null | undefined): TokenManagerError {
+    this.#forgetToken();
+    this.#logger.warn?.('the stored token was deleted: not renewing it', { id });
+    const error = new TokenManagerError(
+      TokenManagerErrorCode.TOKEN_DELETED,
+      'the stored token was deleted; the user must sign in again',
+    );
+    this.emit('failed', error);
+    return error;
+  }
+
+  /** Fails fast, without calling Zoho, while the stored refresh token is the one Zoho refused. */
+  #assertNotRefused(token: TokenLike | null): void {
+    const refused = this.#refused;
+    if (refused === null || token === null) return;
+    if (token.getRefreshToken() !== refused.refreshToken) {
+      // A new sign-in or refresh token was saved since, here or in another process: try it.
+      this.#refused = null;
+      return;
+    }
+    throw new TokenManagerError(
+      TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
+      'Zoho refused the grant or refresh token; the user must sign in again',
+      { cause: refused.cause },
+    );
   }
 
   async #load(): Promise<string> {
     const stored = await this.#read();
     if (stored && this.#usable(stored)) return this.#use(stored);
+    this.#assertNotRefused(stored);
+    const known = stored ?? this.#token;
+    const hadToken = known !== null || this.#deleted;
     const renewInsideLock = async () => {
       // Another manager, here or in another process, may have renewed it while we waited.
       const latest = await this.#read();
       if (latest && this.#usable(latest)) return this.#use(latest);
-      return this.#renew(latest ?? stored);
+      // Deleted since (deletes take this lock too): never bring it back from what we remember.
+      if (latest === null && hadToken) throw this.#tokenDeleted(known?.getId());
+      return this.#renew(latest);
     };
     const store = this.#options.store;
     return hasRefreshLock(store) ? store.withRefreshLock(this.#lockKey(stored), renewInsideLock) : renewInsideLock();
@@ -267,6 +325,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     const accessToken = token.getAccessToken() as string;
     const expiry = expiryOf(token);
     this.#token = token;
+    this.#deleted = false;
     this.#cached = { accessToken, refreshAt: expiry === null ? Number.POSITIVE_INFINITY : expiry - this.#windowMs };
     return accessToken;
   }
@@ -295,9 +354,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       });
     }
 
+    const exchanging = !present(refreshToken);
+    if (!exchanging) this.#assertNotRefused(base);
     const client = this.#clientFor(base);
     const http = { ...this.#options.http, now: this.#now };
-    const exchanging = !present(refreshToken);
     let grant: TokenGrant;
     try {
       grant = exchanging
@@ -321,6 +381,13 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       apiDomain: grant.apiDomain ?? base.getAPIDomain() ?? this.#options.environment.apiBaseUrl,
     });
     await this.#resolveUser(next);
+    // Update only: a save by id inserts a missing row, so a token deleted while Zoho answered would
+    // come back. Deletes hold this token's refresh lock, as we do on a store that has one, so none
+    // lands between this read and the save; on a store without a lock, the gap is one read.
+    const id = base.getId();
+    if (current !== null && present(id) && (await this.#options.store.findTokenById(id)) === null) {
+      throw this.#tokenDeleted(id);
+    }
     await this.#options.store.saveToken(next);
     this.#rejectedAccessToken = null;
     const summary = summarizeToken(next);
@@ -338,6 +405,9 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       const id = base.getId();
       if (refreshing && present(id) && this.#activity !== null)
         await this.#recordActivity('revocation', id, this.#now());
+      // Remembered, so later calls fail fast instead of sending the refresh token and secret again.
+      const refreshToken = base.getRefreshToken();
+      if (refreshing && present(refreshToken)) this.#refused = { refreshToken, cause: error };
       throw new TokenManagerError(
         TokenManagerErrorCode.REAUTHORIZATION_REQUIRED,
         'Zoho refused the grant or refresh token; the user must sign in again',

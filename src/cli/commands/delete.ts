@@ -1,3 +1,4 @@
+import { withTokenLock } from '../../lifecycle/refresh-lock.js';
 import { ExitCode, UsageError } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
 import { countOf } from '../copy-tokens.js';
@@ -50,9 +51,13 @@ Options:
         io.stdout.write(`Deleted ${plural(count, 'token')} from ${where}.\n`);
         return ExitCode.OK;
       }
-      const token = await store.findTokenById(id);
+      // Under the token's refresh lock: a refresh in flight saves first, then this delete wins.
+      const token = await withTokenLock(store, id, async () => {
+        const found = await store.findTokenById(id);
+        if (found !== null) await store.deleteToken(id);
+        return found;
+      });
       if (token === null) throw noSuchToken(id, url);
-      await store.deleteToken(id);
       io.stdout.write(
         `Deleted token ${printable(id)}${userSuffix(token.getUserSignature()?.getName())} from ${where}.\n`,
       );

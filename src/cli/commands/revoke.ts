@@ -1,4 +1,5 @@
 import { isOAuthError, OAuthErrorCode, revokeRefreshToken } from '../../index.js';
+import { withTokenLock } from '../../lifecycle/refresh-lock.js';
 import { CommandError, ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
 import { isSealed } from '../sealed-tokens.js';
@@ -41,45 +42,48 @@ Options:
     const pickAccountsServer = accountsServerFor(values, io);
     const url = storeUrlOf(values.store, io);
     const where = maskStoreUrl(url);
-    return withStore(url, io, async (store) => {
-      const token = await store.findTokenById(id);
-      if (token === null) throw noSuchToken(id, url);
-      const label = `token ${printable(id)}${userSuffix(token.getUserSignature()?.getName())}`;
-      if (isSealed(token)) {
-        throw new CommandError(`${label} is encrypted: set ZOHO_TOKEN_KEY to the store's keyring to revoke it`);
-      }
-      const refreshToken = token.getRefreshToken();
-      if (!refreshToken) {
-        throw new CommandError(
-          `${label} has no refresh token for Zoho to revoke; \`zoho-tokens delete ${printable(id)}\` drops it`,
-        );
-      }
-      const environment = pickAccountsServer(token.getAPIDomain());
-      let known = true;
-      try {
-        await revokeRefreshToken(environment, refreshToken);
-      } catch (error) {
-        if (!(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_TOKEN)) {
-          const code = isOAuthError(error) ? ` (${error.code})` : '';
-          throw new CommandError(`could not revoke ${label} at ${environment.name}${code}; it was kept`, {
-            cause: error,
-          });
+    return withStore(url, io, (store) =>
+      // Under the token's refresh lock: a refresh in flight saves first, and none saves it back after.
+      withTokenLock(store, id, async () => {
+        const token = await store.findTokenById(id);
+        if (token === null) throw noSuchToken(id, url);
+        const label = `token ${printable(id)}${userSuffix(token.getUserSignature()?.getName())}`;
+        if (isSealed(token)) {
+          throw new CommandError(`${label} is encrypted: set ZOHO_TOKEN_KEY to the store's keyring to revoke it`);
         }
-        known = false;
-      }
-      try {
-        await store.deleteToken(id);
-      } catch (error) {
-        // Zoho has let go of it: a second run finds Zoho no longer knows it and deletes it.
-        const done = known ? `revoked ${label} at ${environment.name}` : `Zoho no longer knows ${label}`;
-        throw new CommandError(`${done}, but deleting it from ${where} failed; run revoke again`, { cause: error });
-      }
-      io.stdout.write(
-        known
-          ? `Revoked ${label} at ${environment.name} and deleted it.\n`
-          : `Zoho (${environment.name}) no longer knows ${label}; deleted it from the store.\n`,
-      );
-      return ExitCode.OK;
-    });
+        const refreshToken = token.getRefreshToken();
+        if (!refreshToken) {
+          throw new CommandError(
+            `${label} has no refresh token for Zoho to revoke; \`zoho-tokens delete ${printable(id)}\` drops it`,
+          );
+        }
+        const environment = pickAccountsServer(token.getAPIDomain());
+        let known = true;
+        try {
+          await revokeRefreshToken(environment, refreshToken);
+        } catch (error) {
+          if (!(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_TOKEN)) {
+            const code = isOAuthError(error) ? ` (${error.code})` : '';
+            throw new CommandError(`could not revoke ${label} at ${environment.name}${code}; it was kept`, {
+              cause: error,
+            });
+          }
+          known = false;
+        }
+        try {
+          await store.deleteToken(id);
+        } catch (error) {
+          // Zoho has let go of it: a second run finds Zoho no longer knows it and deletes it.
+          const done = known ? `revoked ${label} at ${environment.name}` : `Zoho no longer knows ${label}`;
+          throw new CommandError(`${done}, but deleting it from ${where} failed; run revoke again`, { cause: error });
+        }
+        io.stdout.write(
+          known
+            ? `Revoked ${label} at ${environment.name} and deleted it.\n`
+            : `Zoho (${environment.name}) no longer knows ${label}; deleted it from the store.\n`,
+        );
+        return ExitCode.OK;
+      }),
+    );
   },
 });
