@@ -37,6 +37,62 @@ describe('RedisStore at size', () => {
     await store.close();
   });
 
+  // Issue #13, item 4: a token in a key name shows in KEYS, SCAN, SLOWLOG and keyspace events.
+  it('names no key by a token value, a user name or a client secret', async (t) => {
+    if (skip) return t.skip('redis does not answer');
+    const own = `test:names:${process.pid}:`;
+    const store = new RedisStore({ url: REDIS_URL, prefix: own });
+    const token = new OAuthToken({
+      userName: 'keyname@zylker.com',
+      clientId: '1000.CLIENT',
+      clientSecret: 'SECRETclient',
+      grantToken: '1000.SECRETgrant',
+      refreshToken: '1000.SECRETrefresh',
+      accessToken: '1000.SECRETaccess',
+    });
+    await store.saveToken(token);
+    const found = await store.findToken(
+      new OAuthToken({ clientId: '1000.CLIENT', clientSecret: 'x', refreshToken: '1000.SECRETrefresh' }),
+    );
+    assert.equal(found?.getId(), token.getId());
+    const names = (await redis.keys(`${own}*`)).join('\n');
+    for (const value of ['SECRET', 'keyname@zylker.com'])
+      assert.ok(!names.includes(value), `a key name holds ${value}`);
+    await store.deleteTokens();
+    await store.close();
+  });
+
+  it('re-indexes a store whose index sets an earlier version named by raw values, and deletes those', async (t) => {
+    if (skip) return t.skip('redis does not answer');
+    const old = `test:oldindex:${process.pid}:`;
+    // As the previous release wrote one token: its hash, the id sets and raw-valued index sets.
+    await redis.hset(`${old}token:1234567890`, {
+      id: '1234567890',
+      userName: 'old@zylker.com',
+      clientId: '1000.CLIENT',
+      refreshToken: '1000.oldrefresh',
+      accessToken: '1000.oldaccess',
+    });
+    await redis.sadd(`${old}ids`, '1234567890');
+    await redis.zadd(`${old}ids:ordered`, 0, '1234567890');
+    for (const [column, value] of [
+      ['userName', 'old@zylker.com'],
+      ['refreshToken', '1000.oldrefresh'],
+      ['accessToken', '1000.oldaccess'],
+    ]) {
+      await redis.sadd(`${old}idx:${column}:${value}`, '1234567890');
+    }
+    const store = new RedisStore({ url: REDIS_URL, prefix: old });
+    const byRefresh = await store.findToken(
+      new OAuthToken({ clientId: '1000.CLIENT', clientSecret: 'x', refreshToken: '1000.oldrefresh' }),
+    );
+    assert.equal(byRefresh?.getAccessToken(), '1000.oldaccess');
+    assert.equal((await store.findToken(new OAuthToken({ accessToken: '1000.oldaccess' })))?.getId(), '1234567890');
+    assert.deepEqual(await redis.keys(`${old}idx:*`), [], 'the raw-valued index sets are gone');
+    await store.deleteTokens();
+    await store.close();
+  });
+
   it('pages tokens saved before the ordered id set existed, and skips ids whose token is gone', async (t) => {
     if (skip) return t.skip('redis does not answer');
     const paged = `test:paged:${process.pid}:`;

@@ -101,12 +101,28 @@ export function storeFileOf(url: string): string | null {
  * await store.close();
  * ```
  */
-export async function openCliStore(url: string, io: CliIo): Promise<OpenedStore> {
+export async function openCliStore(url: string, io: CliIo, access: StoreAccess = {}): Promise<OpenedStore> {
   try {
-    return await openStore(url, { keys: keyringOf(io) });
+    const keys = keyringOf(io);
+    const store = await openStore(url, { keys, plaintextMigration: access.plaintextMigration === true });
+    if (keys === undefined && access.showSealed) (store as { passSealedValues?: () => unknown }).passSealedValues?.();
+    return store;
   } catch (error) {
     throw inContext(url, error);
   }
+}
+
+/** How a command reads a store beyond the defaults. */
+export interface StoreAccess {
+  /** Create a `sqlite:` or `file:` store that does not exist yet (the commands that fill one). */
+  create?: boolean;
+  /**
+   * Without a key, list encrypted tokens as such instead of failing with NO_KEY (`list`,
+   * `show`, `doctor`: they show them as "encrypted" and never use them).
+   */
+  showSealed?: boolean;
+  /** With a key, read secrets still in plain text (`rekey --plain`). */
+  plaintextMigration?: boolean;
 }
 
 /**
@@ -124,13 +140,13 @@ export async function withStore<R>(
   url: string,
   io: CliIo,
   body: (store: OpenedStore) => Promise<R>,
-  { create = false }: { create?: boolean } = {},
+  access: StoreAccess = {},
 ): Promise<R> {
   const file = storeFileOf(url);
-  if (!create && file !== null && !existsSync(file)) {
+  if (!access.create && file !== null && !existsSync(file)) {
     throw new CommandError(`no token store at ${printable(file)}: give --store URL or set TOKEN_STORE_URL`);
   }
-  const store = await openCliStore(url, io);
+  const store = await openCliStore(url, io, access);
   let result: R;
   try {
     result = await body(store);

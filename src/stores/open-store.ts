@@ -33,6 +33,8 @@ export interface OpenStoreOptions<T extends TokenLike = OAuthToken> extends Stor
    * so `process.env.ZOHO_TOKEN_KEY` can be passed as it is.
    */
   keys?: string;
+  /** With `keys`: read secrets still stored in plain text, until `rekey` (see `EncryptedStoreOptions`). */
+  plaintextMigration?: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function openStore<T extends TokenLike = OAuthToken>(
   url: string = DEFAULT_STORE_URL,
   options: OpenStoreOptions<T> = {},
 ): Promise<OpenedStore<T>> {
-  const { keys, ...storeOptions } = options;
+  const { keys, plaintextMigration, ...storeOptions } = options;
   if (keys === undefined) return openPlainStore(url, storeOptions);
   // Checked first, so a bad keyring creates no file and opens no connection.
   const [{ TokenCipher }, { EncryptedStore }] = await Promise.all([
@@ -74,7 +76,7 @@ export async function openStore<T extends TokenLike = OAuthToken>(
     import('./encrypted.js'),
   ]);
   new TokenCipher(keys);
-  return new EncryptedStore(await openPlainStore(url, storeOptions), { keys });
+  return new EncryptedStore(await openPlainStore(url, storeOptions), { keys, plaintextMigration });
 }
 
 async function openPlainStore<T extends TokenLike>(url: string, options: StoreOptions<T>): Promise<OpenedStore<T>> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
@@ -158,7 +158,19 @@ class RedisBackend implements RecordBackend, RefreshLock {
   }
 
   #tokenKey = (id: string): string => `${this.#prefix}token:${id}`;
-  #indexKey = (column: LookupColumn, value: string): string => `${this.#prefix}idx:${column}:${value}`;
+  /**
+   * An index set is named by a SHA-256 of its value, never the value: key names show in KEYS,
+   * SCAN, SLOWLOG, keyspace events and memory reports, where a token must not. (A token has far
+   * too much entropy to be guessed from its hash; behind EncryptedStore the values indexed are
+   * keyed blind indexes already.)
+   */
+  #indexKey = (column: LookupColumn, value: string): string =>
+    `${this.#prefix}index:${column}:${createHash('sha256').update(value, 'utf8').digest('base64url')}`;
+  /** Set once the index sets are named by hash: a store written by an earlier version is re-indexed first. */
+  get #layoutKey(): string {
+    return `${this.#prefix}layout`;
+  }
+  #indexReady: Promise<void> | null = null;
   get #idsKey(): string {
     return `${this.#prefix}ids`;
   }
@@ -197,6 +209,39 @@ class RedisBackend implements RecordBackend, RefreshLock {
     return records;
   }
 
+  /**
+   * Once per process: a store whose index sets an earlier version named by the raw values
+   * (`idx:<column>:<value>`) gets them again under hashed names, rebuilt from the token hashes,
+   * and the old ones deleted. Safe to run in several processes at once; one that fails (the
+   * server away) is tried again by the next call.
+   */
+  #hashedIndex(): Promise<void> {
+    this.#indexReady ??= (async () => {
+      if ((await this.#client.get(this.#layoutKey)) === 'hashed-index') return;
+      let cursor = '0';
+      do {
+        const [next, ids] = await this.#client.sscan(this.#idsKey, cursor, 'COUNT', BACKFILL_BATCH);
+        const pipeline = this.#client.pipeline();
+        for (const record of await this.#read(this.#client, ids)) {
+          for (const key of this.#indexKeysOf(record)) pipeline.sadd(key, record.id);
+        }
+        await pipeline.exec();
+        cursor = next;
+      } while (cursor !== '0');
+      const oldKeys = `${this.#prefix.replace(/[*?[\]\\]/g, '\\$&')}idx:*`;
+      do {
+        const [next, keys] = await this.#client.scan(cursor, 'MATCH', oldKeys, 'COUNT', BACKFILL_BATCH);
+        if (keys.length > 0) await this.#client.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      await this.#client.set(this.#layoutKey, 'hashed-index');
+    })().catch((error: unknown) => {
+      this.#indexReady = null;
+      throw scrubbed(error);
+    });
+    return this.#indexReady;
+  }
+
   /** The rows listed under one index key, in a single round trip. */
   async #readIndexed(indexKey: string): Promise<TokenRecord[]> {
     const hashes = (await this.#client.eval(READ_INDEXED, 1, indexKey, this.#tokenKey(''))) as string[][];
@@ -225,6 +270,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
 
   /** The rows of many lookups of one column in one script; the coalescer keeps the exact matches. */
   async #readMany(column: LookupColumn, values: readonly string[]): Promise<TokenRecord[]> {
+    await this.#hashedIndex();
     const keys = values.map((value) => (column === 'id' ? this.#tokenKey(value) : this.#indexKey(column, value)));
     try {
       const rows = (await this.#client.eval(
@@ -253,6 +299,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
 
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
     if (this.#lookups) return this.#lookups.find(key);
+    await this.#hashedIndex();
     try {
       const records =
         key.column === 'id'
@@ -276,6 +323,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   ): Promise<void> {
     const tx = this.#tx;
     return this.#serial(async () => {
+      await this.#hashedIndex();
       const indexKeys = keys.filter((k) => k.column !== 'id').map((k) => this.#indexKey(k.column, k.value));
       // Every id a record can be written under is among these: own ids and fresh ids are id keys.
       const ids = new Set(keys.filter((k) => k.column === 'id').map((k) => k.value));
@@ -311,6 +359,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   delete(id: string): Promise<void> {
     const tx = this.#tx;
     return this.#serial(async () => {
+      await this.#hashedIndex();
       await tx.watch(this.#tokenKey(id));
       const [previous] = await this.#read(tx, [id]);
       const multi = tx.multi();
@@ -384,6 +433,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   // Batches, each token removed whole: one MULTI over every key of a large store would outlast
   // the command timeout (100k tokens are ~500k keys).
   async clear(): Promise<void> {
+    await this.#hashedIndex();
     const tx = this.#tx;
     for (let done = false; !done; ) {
       await this.#serial(async () => {
@@ -391,7 +441,8 @@ class RedisBackend implements RecordBackend, RefreshLock {
         if (ids.length === 0) {
           // Ids an earlier version deleted from the id set only. A save racing this loses its
           // place in the ordered set, and the next walk puts it back (see #completeOrder).
-          await tx.del(this.#orderKey);
+          // The layout marker too: an empty store has no index to name, so leaves no key at all.
+          await tx.del(this.#orderKey, this.#layoutKey);
           done = true;
           return true;
         }

@@ -74,7 +74,7 @@ Options:
     const where = maskStoreUrl(url);
     let store: OpenedStore;
     try {
-      store = await openCliStore(url, io);
+      store = await openCliStore(url, io, { showSealed: true });
     } catch (error) {
       if (error instanceof UsageError) throw error;
       if (isKeyError(error)) line('fail', `key: ZOHO_TOKEN_KEY is not usable: ${detail(error, verbose)}`);

@@ -33,11 +33,16 @@ Options:
   async run({ values, io }) {
     const url = storeUrlOf(values.store, io);
     const now = io.now?.() ?? Date.now();
-    const { views, sealed } = await withStore(url, io, async (store) => {
-      const tokens = await store.getTokens();
-      const activity = await activityOf(store);
-      return { views: tokens.map((token) => viewOf(token, activity, now)), sealed: tokens.filter(isSealed).length };
-    });
+    const { views, sealed } = await withStore(
+      url,
+      io,
+      async (store) => {
+        const tokens = await store.getTokens();
+        const activity = await activityOf(store);
+        return { views: tokens.map((token) => viewOf(token, activity, now)), sealed: tokens.filter(isSealed).length };
+      },
+      { showSealed: true },
+    );
     views.sort(byUserThenId);
     io.stderr.write(sealedWarning(sealed));
     if (values.json) io.stdout.write(`${JSON.stringify(views, null, 2)}\n`);

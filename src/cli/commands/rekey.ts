@@ -18,11 +18,11 @@ import { plural } from '../text-format.js';
 export const rekeyCommand = defineCommand({
   name: 'rekey',
   summary: 'encrypt every token under the first key of ZOHO_TOKEN_KEY (key rotation)',
-  help: `Usage: zoho-tokens rekey [--store URL] [--progress | --no-progress]
+  help: `Usage: zoho-tokens rekey [--store URL] [--plain] [--progress | --no-progress]
 
-Re-encrypts every stored token under the first key of ZOHO_TOKEN_KEY, so the older keys can then
-be removed from it. Tokens stored before encryption was turned on are encrypted too. Put the new
-key first and keep the old ones after it until rekey has run:
+Re-encrypts every stored token under the first key of ZOHO_TOKEN_KEY, in the current format, so
+the older keys can then be removed from it. Put the new key first and keep the old ones after it
+until rekey has run:
 
   ZOHO_TOKEN_KEY='k2:<new key>,k1:<old key>' zoho-tokens rekey
 
@@ -34,14 +34,18 @@ tokens already under the first key are left as they are.
 A new key (32 random bytes, base64):
   node -e "console.log('k2:' + require('node:crypto').randomBytes(32).toString('base64'))"
 
+A token stored in plain text stops the run (NOT_ENCRYPTED): it may have been written around the
+encryption. To encrypt a store written before encryption was turned on, give --plain.
+
 Options:
   --store URL     the token store (default: $TOKEN_STORE_URL, else sqlite:./zohooauth.db)
+  --plain         also encrypt tokens stored in plain text (moving a store to encryption)
   --progress      draw a progress bar on stderr even when it is not a terminal
   --no-progress   never draw one (default: draw one when stderr is a terminal)
   -v, --verbose   on failure, also print the cause chain
   -h, --help      show this help
 `,
-  options: { ...STORE_OPTION, ...PROGRESS_OPTIONS },
+  options: { ...STORE_OPTION, plain: { type: 'boolean' }, ...PROGRESS_OPTIONS },
   async run({ values, io }) {
     const showProgress = wantsProgress(values, io);
     if (keyringOf(io) === undefined) {
@@ -54,22 +58,27 @@ Options:
     const where = maskStoreUrl(url);
     let progress: Progress = NO_PROGRESS;
     let done = 0;
-    const { rekeyed, total, keyId } = await withStore(url, io, async (store) => {
-      // With ZOHO_TOKEN_KEY set, the CLI opens every store encrypted.
-      if (!(store instanceof EncryptedStore)) throw new CommandError(`${where} was not opened encrypted`);
-      try {
-        const result = await store.rekey({
-          onProgress: (handled, stale) => {
-            if (showProgress && progress === NO_PROGRESS) progress = progressBar(io.stderr, 'rekey', stale);
-            done = handled;
-            progress.update(handled);
-          },
-        });
-        return { ...result, keyId: store.primaryKeyId };
-      } finally {
-        progress.finish(done);
-      }
-    });
+    const { rekeyed, total, keyId } = await withStore(
+      url,
+      io,
+      async (store) => {
+        // With ZOHO_TOKEN_KEY set, the CLI opens every store encrypted.
+        if (!(store instanceof EncryptedStore)) throw new CommandError(`${where} was not opened encrypted`);
+        try {
+          const result = await store.rekey({
+            onProgress: (handled, stale) => {
+              if (showProgress && progress === NO_PROGRESS) progress = progressBar(io.stderr, 'rekey', stale);
+              done = handled;
+              progress.update(handled);
+            },
+          });
+          return { ...result, keyId: store.primaryKeyId };
+        } finally {
+          progress.finish(done);
+        }
+      },
+      { plaintextMigration: values.plain === true },
+    );
     const others = total - rekeyed;
     if (total === 0) io.stdout.write(`No tokens in ${where}: nothing to re-encrypt.\n`);
     else if (rekeyed === 0)

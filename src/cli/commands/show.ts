@@ -34,10 +34,15 @@ Options:
     const id = positionals[0] as string;
     const url = storeUrlOf(values.store, io);
     const now = io.now?.() ?? Date.now();
-    const token = await withStore(url, io, async (store) => {
-      const found = await store.findTokenById(id);
-      return found && { view: viewOf(found, await activityOf(store), now), sealed: isSealed(found) };
-    });
+    const token = await withStore(
+      url,
+      io,
+      async (store) => {
+        const found = await store.findTokenById(id);
+        return found && { view: viewOf(found, await activityOf(store), now), sealed: isSealed(found) };
+      },
+      { showSealed: true },
+    );
     if (token === null) throw noSuchToken(id, url);
     const { view, sealed } = token;
     io.stderr.write(sealedWarning(sealed ? 1 : 0));
