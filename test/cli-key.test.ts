@@ -53,7 +53,7 @@ for (const kind of await cliStoreKinds()) {
 
       const stored = await rawRefreshTokens(store.url);
       assert.equal(stored.length, 2);
-      for (const value of stored) assert.match(value as string, /^enc:v1:k1:/, 'encrypted at rest');
+      for (const value of stored) assert.match(value as string, /^enc:v2:k1:i:/, 'a blind index at rest');
 
       const listed = await cli(['list', '--json', '--store', store.url], { env });
       assert.equal(listed.code, 0, listed.stderr);

@@ -51,15 +51,22 @@ for (const kind of await cliStoreKinds()) {
       await seed(store.url, undefined, cleo);
       const env = { ZOHO_TOKEN_KEY: `${K2},${K1}` };
 
-      const run = await cli(['rekey', '--store', store.url], { env });
+      // A plain token in an encrypted store stops a rekey that was not asked to take it in.
+      const before = await rawSecrets(store.url);
+      const strict = await cli(['rekey', '--store', store.url], { env });
+      assert.equal(strict.code, 1);
+      assert.match(strict.stderr, /stored in plain text in an encrypted store.*\(NOT_ENCRYPTED\)$/m);
+      assert.deepEqual(await rawSecrets(store.url), before, 'the refused run changed nothing');
+
+      const run = await cli(['rekey', '--plain', '--store', store.url], { env });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, '');
       assert.match(run.stdout, /^Re-encrypted all 3 tokens in .+ under key k2\.$/m);
       assertNoSecrets(run, secrets);
 
       const raw = await rawSecrets(store.url);
-      assert.equal(raw.length, 10);
-      for (const value of raw) assert.match(value as string, /^enc:v1:k2:/);
+      assert.equal(raw.length, 12, 'four secret columns of three rows');
+      for (const value of raw) assert.match(value as string, /^(enc:v2:k2:[is]:[A-Za-z0-9_-]+)?$/);
       const byUser = new Map((await storedTokens(store.url, K2)).map((t) => [t.getUserSignature()?.getName(), t]));
       for (const token of [ana, ben, cleo]) {
         const now = byUser.get(token.getUserSignature()?.getName());
@@ -104,7 +111,7 @@ for (const kind of await cliStoreKinds()) {
       await seed(store.url, undefined, ana);
       await seed(store.url, K1, ben);
       const before = await rawSecrets(store.url);
-      const run = await cli(['rekey', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
+      const run = await cli(['rekey', '--plain', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
       assert.equal(run.code, 1);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, /^zoho-tokens: .*key k1, which the keyring \(k2\) does not hold \(UNKNOWN_KEY\)$/m);
@@ -116,7 +123,7 @@ for (const kind of await cliStoreKinds()) {
       await seed(store.url, K1, ana);
       const run = await cli(['rekey', '--store', store.url], { env: { ZOHO_TOKEN_KEY: `${K2},${generateKey('k1')}` } });
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /does not decrypt under key k1.*\(WRONG_KEY\)$/m);
+      assert.match(run.stderr, /do not decrypt under key k1.*\(WRONG_KEY\)$/m);
       assertNoSecrets(run, secrets);
     });
   });

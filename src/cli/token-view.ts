@@ -50,7 +50,14 @@ export async function activityOf(store: object): Promise<ReadonlyMap<string, Tok
  */
 export function viewOf(token: TokenLike, activity: ReadonlyMap<string, TokenActivity> | null, now: number): TokenView {
   const summary = summarizeToken(token);
-  for (const field of sealedFields(token)) summary[field] = SEALED_LABEL;
+  const sealed = sealedFields(token);
+  for (const field of sealed) summary[field] = SEALED_LABEL;
+  // An encrypted row keeps an absent token as an empty column beside its sealed secrets.
+  if (sealed.length > 0) {
+    if (token.getGrantToken() === '') summary.grantToken = null;
+    if (token.getRefreshToken() === '') summary.refreshToken = null;
+    if (token.getAccessToken() === '') summary.accessToken = null;
+  }
   const expiry = expiryOf(summary);
   const entry = summary.id === null ? undefined : activity?.get(summary.id);
   return {

@@ -30,8 +30,8 @@ exits 1.
 Tokens of a user the target already holds under another id update that token instead.
 When both stores track activity, each token's last use and revocation are copied too.
 With ZOHO_TOKEN_KEY set, both stores are opened with that keyring: tokens are read decrypted
-(plain ones as they are) and written encrypted under its first key. Without it, encrypted
-tokens are copied as they are stored, still encrypted.
+(plain ones as they are) and written encrypted under its first key. Without it, a source
+holding encrypted tokens stops the copy (NO_KEY) with nothing written.
 
 Options:
   --from URL      the store to copy from (left unchanged)
@@ -53,23 +53,29 @@ Options:
     if (sameStore(from, to)) throw new UsageError('--from and --to name the same store');
     const started = performance.now();
     const progressFor = showProgress ? (total: number) => progressBar(io.stderr, 'migrate', total) : null;
-    const result = await withStore(from, io, async (source) => {
-      // The count and first page (or, without paged reads, every token) are read before the
-      // target opens, so a source that cannot be read is named as such; the rest as the copy goes.
-      const pages = await readInPages(source);
-      const activity = hasActivityTracking(source) ? await source.getActivity() : null;
-      return withStore(
-        to,
-        io,
-        (target) =>
-          copyPages(pages, target, activity, {
-            progressFor,
-            sourceName: maskStoreUrl(from),
-            targetName: maskStoreUrl(to),
-          }),
-        { create: true },
-      );
-    });
+    const result = await withStore(
+      from,
+      io,
+      async (source) => {
+        // The count and first page (or, without paged reads, every token) are read before the
+        // target opens, so a source that cannot be read is named as such; the rest as the copy goes.
+        const pages = await readInPages(source);
+        const activity = hasActivityTracking(source) ? await source.getActivity() : null;
+        return withStore(
+          to,
+          io,
+          (target) =>
+            copyPages(pages, target, activity, {
+              progressFor,
+              sourceName: maskStoreUrl(from),
+              targetName: maskStoreUrl(to),
+            }),
+          { create: true },
+        );
+        // A store written before encryption was turned on is the usual source of a move to encryption.
+      },
+      { plaintextMigration: true },
+    );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });
     return result.missing.length === 0 ? ExitCode.OK : ExitCode.FAILED;
