@@ -61,13 +61,16 @@ const KINDS: readonly EnvironmentKind[] = ['production', 'sandbox', 'developer']
 const apiBaseUrlOf = (code: DataCenterCode, kind: EnvironmentKind) =>
   kind === 'production' ? DATA_CENTERS[code].apiDomain : DATA_CENTERS[code].apiDomain.replace('://www.', `://${kind}.`);
 
-/** Every Zoho host name, accounts and API of every kind, to its data center. */
-const HOSTS: ReadonlyMap<string, DataCenterCode> = new Map(
-  CODES.flatMap((code) => [
-    [new URL(DATA_CENTERS[code].accountsUrl).hostname, code] as const,
-    ...KINDS.map((kind) => [new URL(apiBaseUrlOf(code, kind)).hostname, code] as const),
-  ]),
+/** Every Zoho API host name, of every kind, to its data center. */
+const API_HOSTS: ReadonlyMap<string, DataCenterCode> = new Map(
+  CODES.flatMap((code) => KINDS.map((kind) => [new URL(apiBaseUrlOf(code, kind)).hostname, code] as const)),
 );
+
+/** Every Zoho host name, accounts and API, to its data center. */
+const HOSTS: ReadonlyMap<string, DataCenterCode> = new Map([
+  ...CODES.map((code) => [new URL(DATA_CENTERS[code].accountsUrl).hostname, code] as const),
+  ...API_HOSTS,
+]);
 
 /**
  * The environment of a Zoho data center.
@@ -219,6 +222,30 @@ export function dataCenterOf(url: string): DataCenterCode | null {
   const parsed = URL.canParse(url) ? new URL(url) : null;
   if (parsed?.protocol !== 'https:' || parsed.port !== '' || parsed.username || parsed.password) return null;
   return HOSTS.get(parsed.hostname) ?? null;
+}
+
+/**
+ * Whether a token of `environment` may be sent to `url`. For a Zoho data center: `https:` on one of
+ * its API hosts (production, sandbox or developer) at the default port; accounts hosts are not API
+ * hosts. For a custom environment: the origin of its `apiBaseUrl`. Without an environment: an API host
+ * of any Zoho data center. A URL with credentials never passes.
+ *
+ * @example
+ * ```ts
+ * isApiUrlOf('https://sandbox.zohoapis.eu/crm/v8/org', environmentFor('EU')); // true
+ * isApiUrlOf('https://www.zohoapis.com', environmentFor('EU')); // false: another data center
+ * isApiUrlOf('http://www.zohoapis.com'); // false: plain http
+ * ```
+ */
+export function isApiUrlOf(url: string | URL, environment?: Environment | null): boolean {
+  const parsed = url instanceof URL ? url : URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || parsed.username || parsed.password) return false;
+  if (environment?.kind === 'custom') {
+    return URL.canParse(environment.apiBaseUrl) && parsed.origin === new URL(environment.apiBaseUrl).origin;
+  }
+  if (parsed.protocol !== 'https:' || parsed.port !== '') return false;
+  const dataCenter = API_HOSTS.get(parsed.hostname);
+  return dataCenter !== undefined && (environment == null || dataCenter === environment.dataCenter);
 }
 
 /** The data center whose accounts server is exactly this origin (an optional trailing slash aside). */

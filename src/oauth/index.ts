@@ -26,6 +26,7 @@ export {
   dataCenterOf,
   environmentFor,
   environmentFromRedirect,
+  isApiUrlOf,
 } from './data-centers.js';
 export type { OAuthErrorOptions } from './oauth-error.js';
 export { isOAuthError, OAuthError, OAuthErrorCode } from './oauth-error.js';
