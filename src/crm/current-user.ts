@@ -1,12 +1,15 @@
-import { callCrm } from './crm-client.js';
+import type { Environment } from '../oauth/data-centers.js';
+import { apiUrl, callCrm } from './crm-client.js';
 
 /**
  * The signed-in user's email, from `GET /crm/v8/users?type=CurrentUser`: how a token whose
  * user is not yet known gets one, as the official SDK does after a new token. Null when Zoho
  * answers with an error status or names no email.
  *
- * @throws CrmError `NETWORK_ERROR` or `TIMEOUT` when Zoho cannot be reached or does not answer
- *   within `timeoutMs` (default 10 s), `UNEXPECTED_RESPONSE` when its answer is not JSON.
+ * @throws CrmError `UNTRUSTED_API_DOMAIN`, before anything is sent, when `apiDomain` is no API domain
+ *   of `environment` (without one, of any Zoho data center); `NETWORK_ERROR` or `TIMEOUT` when Zoho
+ *   cannot be reached or does not answer within `timeoutMs` (default 10 s), `UNEXPECTED_RESPONSE`
+ *   when its answer is not JSON.
  *
  * @example
  * ```ts
@@ -16,9 +19,9 @@ import { callCrm } from './crm-client.js';
 export async function fetchCurrentUserEmail(
   apiDomain: string,
   accessToken: string,
-  options: { fetch?: typeof fetch; timeoutMs?: number } = {},
+  options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
 ): Promise<string | null> {
-  const url = new URL('/crm/v8/users?type=CurrentUser', apiDomain);
+  const url = apiUrl(apiDomain, '/crm/v8/users?type=CurrentUser', options.environment);
   const { response, body } = await callCrm(options.fetch ?? fetch, url, options.timeoutMs ?? 10_000, {
     headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
   });
