@@ -18,6 +18,11 @@ export interface Environment {
   readonly accountsUrl: string;
   /** The CRM API base, without a trailing slash, such as `https://www.zohoapis.com`. */
   readonly apiBaseUrl: string;
+  /**
+   * Set by {@link customEnvironment} with its `allowInsecureHttp` option: the clients then send
+   * secrets over plain http to this environment's own hosts also off loopback.
+   */
+  readonly allowInsecureHttp?: boolean;
 }
 
 /** One row of {@link DATA_CENTERS}. */
@@ -131,6 +136,7 @@ export function customEnvironment(options: CustomEnvironmentOptions): Environmen
     kind: 'custom',
     accountsUrl,
     apiBaseUrl: baseUrl(options.apiBaseUrl, 'apiBaseUrl', allowHttp),
+    ...(allowHttp ? { allowInsecureHttp: true } : {}),
   });
 }
 
@@ -241,11 +247,43 @@ export function isApiUrlOf(url: string | URL, environment?: Environment | null):
   const parsed = url instanceof URL ? url : URL.canParse(url) ? new URL(url) : null;
   if (!parsed || parsed.username || parsed.password) return false;
   if (environment?.kind === 'custom') {
-    return URL.canParse(environment.apiBaseUrl) && parsed.origin === new URL(environment.apiBaseUrl).origin;
+    return (
+      URL.canParse(environment.apiBaseUrl) &&
+      parsed.origin === new URL(environment.apiBaseUrl).origin &&
+      isSecureFor(parsed, environment)
+    );
   }
   if (parsed.protocol !== 'https:' || parsed.port !== '') return false;
   const dataCenter = API_HOSTS.get(parsed.hostname);
   return dataCenter !== undefined && (environment == null || dataCenter === environment.dataCenter);
+}
+
+/**
+ * Whether the client secret and tokens of `environment` may be sent to `url`, an address on its
+ * accounts server. For a Zoho data center: its own accounts server, with `accountsUrl` exactly as
+ * {@link environmentFor} makes it. For a custom environment: the origin of its `accountsUrl`, over
+ * `https:` (plain http on loopback, or with `allowInsecureHttp`). A URL with credentials never passes.
+ */
+export function isAccountsUrlOf(url: string, environment: Environment): boolean {
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || parsed.username || parsed.password) return false;
+  const code = environment.dataCenter;
+  if (code === null) {
+    const own = URL.canParse(environment.accountsUrl) ? new URL(environment.accountsUrl) : null;
+    return (
+      own !== null && !own.username && !own.password && parsed.origin === own.origin && isSecureFor(parsed, environment)
+    );
+  }
+  const accountsUrl = Object.hasOwn(DATA_CENTERS, code) ? DATA_CENTERS[code].accountsUrl : null;
+  return (
+    accountsUrl !== null && environment.accountsUrl === accountsUrl && parsed.origin === new URL(accountsUrl).origin
+  );
+}
+
+/** `https:`, or plain http on loopback (anywhere when the environment allows insecure http). */
+function isSecureFor(url: URL, environment: Environment): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (isLoopback(url.hostname) || environment.allowInsecureHttp === true);
 }
 
 /** The data center whose accounts server is exactly this origin (an optional trailing slash aside). */

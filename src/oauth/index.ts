@@ -7,6 +7,7 @@ export type {
 export {
   authorizationUrl,
   exchangeAuthorizationCode,
+  MAX_RETRY_AFTER_MS,
   RATE_LIMIT_RETRY_AFTER_MS,
   refreshAccessToken,
   revokeRefreshToken,
