@@ -51,6 +51,20 @@ before(async () => {
         res.write('{"data":[');
         setTimeout(() => res.destroy(), 10);
         return;
+      case '/huge':
+        // A JSON answer a little over the default limit of 8 MiB.
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`{"data":"${'x'.repeat(8.5 * 1024 * 1024)}"}`);
+        return;
+      case '/endless': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) {}
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        return;
+      }
       case '/stall':
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":[');
@@ -139,6 +153,35 @@ describe('CRM client failures', () => {
       CrmErrorCode.TIMEOUT,
       0,
     );
+  });
+
+  it('RESPONSE_TOO_LARGE past maxResponseBytes (8 MiB by default), without reading the rest', async () => {
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl) }).request('GET', '/huge'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    const started = performance.now();
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl), timeoutMs: 20_000 }).request('GET', '/endless'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl), maxResponseBytes: 10 }).request('GET', '/json'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(oddUrl, ACCESS_TOKEN, {
+        environment: localEnvironment(oddUrl),
+        fetch: (_url, init) => fetch(`${oddUrl}/endless`, init),
+        timeoutMs: 20_000,
+      }),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    assert.ok(performance.now() - started < 10_000, 'did not wait for the timeout');
   });
 
   it('passes the caller’s own abort through unchanged', async () => {

@@ -1,4 +1,5 @@
 import { type Environment, isApiUrlOf } from '../oauth/data-centers.js';
+import { readTextWithin } from '../oauth/limited-body.js';
 import type { TokenLike } from '../token/oauth-token.js';
 
 /** What the CRM client needs from a token source: a {@link TokenManager} fits. */
@@ -40,6 +41,8 @@ export const CrmErrorCode = {
    * a tampered or mistaken `api_domain`, or a path naming another host. Nothing was sent. Status 0.
    */
   UNTRUSTED_API_DOMAIN: 'UNTRUSTED_API_DOMAIN',
+  /** The answer's body is larger than the client's `maxResponseBytes`; reading stopped there. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
 } as const;
 
 export type CrmErrorCode = (typeof CrmErrorCode)[keyof typeof CrmErrorCode];
@@ -107,9 +110,14 @@ export function createCrmClient(options: {
   environment?: Environment;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** The largest answer body read, in bytes; a larger one is `RESPONSE_TOO_LARGE`. Default 8 MiB. */
+  maxResponseBytes?: number;
 }) {
   const send = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const limits = {
+    timeoutMs: options.timeoutMs ?? 30_000,
+    maxBytes: options.maxResponseBytes ?? CRM_MAX_RESPONSE_BYTES,
+  };
   const environment = options.environment ?? options.tokens.environment;
 
   async function attempt(method: string, path: string, request: CrmRequestOptions) {
@@ -118,7 +126,7 @@ export function createCrmClient(options: {
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const { response, body } = await callCrm(send, url, timeoutMs, {
+    const { response, body } = await callCrm(send, url, limits, {
       method,
       headers: {
         ...request.headers,
@@ -172,25 +180,38 @@ export function apiUrl(apiDomain: string | null, path: string, environment: Envi
   return url;
 }
 
+/** The default `maxResponseBytes`: a page of 200 records with many fields stays well below it. */
+export const CRM_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
 /**
- * Sends one CRM call and reads its body, within `timeoutMs`: a failure to reach Zoho or a cut
- * body is a {@link CrmError} `NETWORK_ERROR` or `TIMEOUT`, a success whose body is not JSON
- * `UNEXPECTED_RESPONSE`. An abort by the caller's own `signal` passes as fetch reports it.
+ * Sends one CRM call and reads its body, within `timeoutMs` and `maxBytes`: a failure to reach Zoho
+ * or a cut body is a {@link CrmError} `NETWORK_ERROR` or `TIMEOUT`, a larger body
+ * `RESPONSE_TOO_LARGE`, a success whose body is not JSON `UNEXPECTED_RESPONSE`. An abort by the
+ * caller's own `signal` passes as fetch reports it. Redirects are not followed.
  */
 export async function callCrm(
   send: typeof fetch,
   url: URL,
-  timeoutMs: number,
+  { timeoutMs, maxBytes }: { timeoutMs: number; maxBytes: number },
   init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal | undefined },
 ): Promise<{ response: Response; body: unknown }> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await send(url, {
       ...init,
+      // Checked is only `url`: a redirect would take the call, and the answer shown, elsewhere.
+      redirect: 'manual',
       signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
     });
     // The body can fail too: a connection cut or the timeout while it streams.
-    const text = await response.text();
+    const text = await readTextWithin(response, maxBytes);
+    if (text === null) {
+      throw new CrmError(
+        response.status,
+        CrmErrorCode.RESPONSE_TOO_LARGE,
+        `${url.host} answered with more than ${maxBytes} bytes; the rest was not read`,
+      );
+    }
     return { response, body: parseBody(response, text, url) };
   } catch (thrown) {
     if (thrown instanceof CrmError || init.signal?.aborted) throw thrown;

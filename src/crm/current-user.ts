@@ -1,5 +1,5 @@
 import type { Environment } from '../oauth/data-centers.js';
-import { apiUrl, callCrm } from './crm-client.js';
+import { apiUrl, CRM_MAX_RESPONSE_BYTES, callCrm } from './crm-client.js';
 
 /**
  * The signed-in user's email, from `GET /crm/v8/users?type=CurrentUser`: how a token whose
@@ -9,7 +9,7 @@ import { apiUrl, callCrm } from './crm-client.js';
  * @throws CrmError `UNTRUSTED_API_DOMAIN`, before anything is sent, when `apiDomain` is no API domain
  *   of `environment` (without one, of any Zoho data center); `NETWORK_ERROR` or `TIMEOUT` when Zoho
  *   cannot be reached or does not answer within `timeoutMs` (default 10 s), `UNEXPECTED_RESPONSE`
- *   when its answer is not JSON.
+ *   when its answer is not JSON, `RESPONSE_TOO_LARGE` past 8 MiB.
  *
  * @example
  * ```ts
@@ -22,7 +22,8 @@ export async function fetchCurrentUserEmail(
   options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
 ): Promise<string | null> {
   const url = apiUrl(apiDomain, '/crm/v8/users?type=CurrentUser', options.environment);
-  const { response, body } = await callCrm(options.fetch ?? fetch, url, options.timeoutMs ?? 10_000, {
+  const limits = { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: CRM_MAX_RESPONSE_BYTES };
+  const { response, body } = await callCrm(options.fetch ?? fetch, url, limits, {
     headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
   });
   if (!response.ok) return null;
