@@ -101,6 +101,15 @@ describe('a token goes only to an API domain of its own environment', () => {
     db.close();
     const victim = new TokenManager({ environment, store, client, token: { userName: userEmail } });
     await refused(crm(victim), accessToken);
+
+    // The genuine host as userinfo in front of the attacker's: the request would go to the attacker.
+    const db2 = new Database(path);
+    db2
+      .prepare('UPDATE oauthtoken SET api_domain = ?')
+      .run(`http://${new URL(emulator.url).host}@${new URL(attackerUrl).host}`);
+    db2.close();
+    const again = new TokenManager({ environment, store, client, token: { userName: userEmail } });
+    await refused(crm(again), accessToken);
     await store.close();
   });
 
@@ -112,7 +121,17 @@ describe('a token goes only to an API domain of its own environment', () => {
       seen.push({ url: String(url), headers: Object.fromEntries(new Headers(init?.headers)) });
       return Response.json({ data: [] });
     };
-    for (const domain of [attackerUrl, 'http://www.zohoapis.com', 'https://www.zohoapis.eu', 'https://zohoapis.com']) {
+    const attackerHost = new URL(attackerUrl).host;
+    for (const domain of [
+      attackerUrl,
+      'http://www.zohoapis.com',
+      'https://www.zohoapis.eu',
+      'https://zohoapis.com',
+      'https://www.zohoapis.com.evil.example',
+      'https://www.zohoapis.com:8443',
+      `http://www.zohoapis.com@${attackerHost}`,
+      `https://www.zohoapis.com@${attackerHost}`,
+    ]) {
       const tokens = fixedTokens(domain, accessToken, us);
       await refused(createCrmClient({ tokens, fetch: recording }).request('GET', '/crm/v8/org'), accessToken);
     }
