@@ -11,6 +11,7 @@ import {
   environmentFor,
   exchangeAuthorizationCode,
   isOAuthError,
+  MAX_RETRY_AFTER_MS,
   type OAuthError,
   OAuthErrorCode,
   RATE_LIMIT_RETRY_AFTER_MS,
@@ -243,6 +244,17 @@ describe('errors from the token endpoint', () => {
     assert.equal(server.received.length, 1);
   });
 
+  it('caps a Retry-After at 10 minutes, Zoho’s window', async () => {
+    const inAYear = new Date(Date.now() + 365 * 86_400_000).toUTCString();
+    for (const retryAfter of ['1000000000', inAYear]) {
+      server.respond({ status: 429, body: 'slow down', headers: { 'retry-after': retryAfter } });
+      const error = await failureOf(refreshAccessToken(env, client, REFRESH, options));
+      assert.equal(error.code, OAuthErrorCode.RATE_LIMITED);
+      assert.equal(error.retryAfterMs, MAX_RETRY_AFTER_MS);
+      assert.equal(MAX_RETRY_AFTER_MS, 600_000);
+    }
+  });
+
   it('retries a 5xx and returns the grant that follows', async () => {
     server.respond({ status: 503, body: 'busy' }, { status: 500, body: {} }, { body: success });
     const grant = await refreshAccessToken(env, client, REFRESH, { ...options, retries: 2 });
@@ -393,5 +405,108 @@ describe('authorizationUrl', () => {
     assert.equal(url.searchParams.get('access_type'), 'online');
     assert.equal(url.searchParams.has('prompt'), false);
     assert.throws(() => authorizationUrl(environmentFor('US'), { ...base, state: '' }), TypeError);
+  });
+});
+
+describe('answers too large to be Zoho’s', () => {
+  it('a body over 1 MiB → RESPONSE_TOO_LARGE, not retried', async () => {
+    server.respond({ body: { ...success, padding: 'x'.repeat(1_100_000) } });
+    const error = await failureOf(exchangeAuthorizationCode(env, client, CODE, options));
+    assert.equal(error.code, OAuthErrorCode.RESPONSE_TOO_LARGE);
+    assert.equal(error.retryable, false);
+    assert.equal(server.received.length, 1);
+  });
+
+  it('stops reading a body that never ends once past the limit, long before the timeout', async () => {
+    const endless = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!response.destroyed && response.write(chunk)) {}
+        if (!response.destroyed) response.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const error = await failureOf(
+        refreshAccessToken(customEnvironment({ accountsUrl: url, apiBaseUrl: url }), client, REFRESH, {
+          ...options,
+          timeoutMs: 20_000,
+          retries: 0,
+        }),
+      );
+      assert.equal(error.code, OAuthErrorCode.RESPONSE_TOO_LARGE);
+      assert.ok(Date.now() - started < 10_000, 'did not wait for the timeout');
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+});
+
+describe('a token or secret goes only to the accounts server of its environment', () => {
+  /** Hand-built environments (configuration mistakes or tampering) that point at `url`. */
+  const forged = (url: string): [string, Environment][] => [
+    ['a Zoho data center with another accounts server', { ...environmentFor('US'), accountsUrl: url }],
+    ['a lookalike host', { ...environmentFor('US'), accountsUrl: 'https://accounts.zoho.com.evil.example' }],
+    [
+      'userinfo in front of another host',
+      { ...environmentFor('US'), accountsUrl: `https://accounts.zoho.com@${new URL(url).host}` },
+    ],
+    ['another port', { ...environmentFor('US'), accountsUrl: 'https://accounts.zoho.com:8443' }],
+    ['plain http to Zoho', { ...environmentFor('EU'), accountsUrl: 'http://accounts.zoho.eu' }],
+    ['another data center’s server', { ...environmentFor('EU'), accountsUrl: 'https://accounts.zoho.com' }],
+    ['an unknown data center', { ...environmentFor('US'), dataCenter: 'XX' as 'US' }],
+    ['a custom one on plain http off loopback', { ...env, accountsUrl: 'http://accounts.evil.example' }],
+    ['a custom one with credentials', { ...env, accountsUrl: url.replace('://', '://user:pass@') }],
+  ];
+
+  it('refuses each with UNTRUSTED_ACCOUNTS_SERVER, and the listener gets no request', async () => {
+    for (const [what, environment] of forged(server.url)) {
+      server.respond({ body: success });
+      for (const call of [
+        () => exchangeAuthorizationCode(environment, client, CODE, options),
+        () => refreshAccessToken(environment, client, REFRESH, options),
+        () => revokeRefreshToken(environment, REFRESH, options),
+      ]) {
+        const error = await failureOf(call());
+        assert.equal(error.code, OAuthErrorCode.UNTRUSTED_ACCOUNTS_SERVER, what);
+        assert.equal(error.retryable, false);
+        assertNoSecrets(error);
+      }
+      assert.throws(
+        () =>
+          authorizationUrl(environment, {
+            clientId: client.clientId,
+            redirectUri: client.redirectUri,
+            scope: 'x',
+            state: 's',
+          }),
+        (error: unknown) => isOAuthError(error) && error.code === OAuthErrorCode.UNTRUSTED_ACCOUNTS_SERVER,
+        what,
+      );
+      assert.equal(server.received.length, 0, `${what}: the listener got no request`);
+    }
+  });
+
+  it('still takes a Zoho data center’s own server, and a custom one’s loopback http', async () => {
+    server.respond({ body: success });
+    assert.equal((await refreshAccessToken(env, client, REFRESH, options)).accessToken, ACCESS);
+    const lan = customEnvironment({
+      accountsUrl: 'http://emulator.lan:4010',
+      apiBaseUrl: server.url,
+      allowInsecureHttp: true,
+    });
+    assert.match(
+      authorizationUrl(lan, { clientId: 'id', redirectUri: 'https://a/cb', scope: 'x', state: 's' }),
+      /^http:\/\/emulator\.lan:4010\//,
+    );
+    assert.match(
+      authorizationUrl(environmentFor('CA'), { clientId: 'id', redirectUri: 'https://a/cb', scope: 'x', state: 's' }),
+      /^https:\/\/accounts\.zohocloud\.ca\//,
+    );
   });
 });

@@ -3,18 +3,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { fetchCurrentUserEmail, OAuthToken } from 'zoho-token-store';
+import { customEnvironment, type Environment, fetchCurrentUserEmail, OAuthToken } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { type AccessTokenSource, CrmErrorCode, createCrmClient, isCrmError } from '../src/crm/crm-client.js';
 
 const ACCESS_TOKEN = '1000.secretaccesstokenvalue.0123456789';
 
-/** A token source that always hands out `accessToken` for `apiDomain`. */
+/** The custom environment of a local server: tokens may go to it. */
+const localEnvironment = (url: string): Environment => customEnvironment({ apiBaseUrl: url, accountsUrl: url });
+
+/** A token source that always hands out `accessToken` for `apiDomain`, in that server's environment. */
 function fixedTokens(apiDomain: string, accessToken = ACCESS_TOKEN): AccessTokenSource {
   return {
     getAccessToken: async () => accessToken,
     getToken: async () => new OAuthToken({ accessToken, apiDomain }),
     invalidate: () => undefined,
+    environment: localEnvironment(apiDomain),
   };
 }
 
@@ -47,6 +51,20 @@ before(async () => {
         res.write('{"data":[');
         setTimeout(() => res.destroy(), 10);
         return;
+      case '/huge':
+        // A JSON answer a little over the default limit of 8 MiB.
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`{"data":"${'x'.repeat(8.5 * 1024 * 1024)}"}`);
+        return;
+      case '/endless': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) {}
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        return;
+      }
       case '/stall':
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":[');
@@ -137,6 +155,35 @@ describe('CRM client failures', () => {
     );
   });
 
+  it('RESPONSE_TOO_LARGE past maxResponseBytes (8 MiB by default), without reading the rest', async () => {
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl) }).request('GET', '/huge'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    const started = performance.now();
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl), timeoutMs: 20_000 }).request('GET', '/endless'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    await rejectsWithCrm(
+      createCrmClient({ tokens: fixedTokens(oddUrl), maxResponseBytes: 10 }).request('GET', '/json'),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(oddUrl, ACCESS_TOKEN, {
+        environment: localEnvironment(oddUrl),
+        fetch: (_url, init) => fetch(`${oddUrl}/endless`, init),
+        timeoutMs: 20_000,
+      }),
+      CrmErrorCode.RESPONSE_TOO_LARGE,
+      200,
+    );
+    assert.ok(performance.now() - started < 10_000, 'did not wait for the timeout');
+  });
+
   it('passes the caller’s own abort through unchanged', async () => {
     emulator.injectFault({ path: '/crm', kind: 'latency', latencyMs: 5_000 });
     const controller = new AbortController();
@@ -159,34 +206,40 @@ describe('CRM client failures', () => {
 
   it('fetchCurrentUserEmail: the email, null for an error status, and typed errors like the client', async () => {
     const accessToken = await tokens.getAccessToken();
-    assert.match((await fetchCurrentUserEmail(emulator.url, accessToken)) ?? '', /@/);
-    assert.equal(await fetchCurrentUserEmail(emulator.url, '1000.not-a-token'), null);
+    const environment = localEnvironment(emulator.url);
+    assert.match((await fetchCurrentUserEmail(emulator.url, accessToken, { environment })) ?? '', /@/);
+    assert.equal(await fetchCurrentUserEmail(emulator.url, '1000.not-a-token', { environment }), null);
     // The same odd answers as above, whatever path the function asks for.
     const answering = (path: string) => ({
       fetch: (_url: string | URL | Request, init?: RequestInit) => fetch(`${oddUrl}${path}`, init),
     });
-    assert.equal(await fetchCurrentUserEmail(emulator.url, accessToken, answering('/json')), null);
+    assert.equal(await fetchCurrentUserEmail(emulator.url, accessToken, { environment, ...answering('/json') }), null);
     await rejectsWithCrm(
-      fetchCurrentUserEmail(emulator.url, accessToken, answering('/html')),
+      fetchCurrentUserEmail(emulator.url, accessToken, { environment, ...answering('/html') }),
       CrmErrorCode.UNEXPECTED_RESPONSE,
       200,
       'SyntaxError',
     );
     await rejectsWithCrm(
-      fetchCurrentUserEmail(emulator.url, accessToken, answering('/cut')),
+      fetchCurrentUserEmail(emulator.url, accessToken, { environment, ...answering('/cut') }),
       CrmErrorCode.NETWORK_ERROR,
       0,
     );
     await rejectsWithCrm(
-      fetchCurrentUserEmail(emulator.url, accessToken, { ...answering('/stall'), timeoutMs: 200 }),
+      fetchCurrentUserEmail(emulator.url, accessToken, { environment, ...answering('/stall'), timeoutMs: 200 }),
       CrmErrorCode.TIMEOUT,
       0,
     );
     emulator.injectFault({ path: '/crm', kind: 'drop' });
-    await rejectsWithCrm(fetchCurrentUserEmail(emulator.url, accessToken), CrmErrorCode.NETWORK_ERROR, 0, 'TypeError');
+    await rejectsWithCrm(
+      fetchCurrentUserEmail(emulator.url, accessToken, { environment }),
+      CrmErrorCode.NETWORK_ERROR,
+      0,
+      'TypeError',
+    );
     // A token no header can carry: fetch's own error would quote it, so the cause does not.
     const broken = `${ACCESS_TOKEN}\nX-Injected: 1`;
-    await assert.rejects(fetchCurrentUserEmail(emulator.url, broken), (error: unknown) => {
+    await assert.rejects(fetchCurrentUserEmail(emulator.url, broken, { environment }), (error: unknown) => {
       assert.ok(isCrmError(error));
       assert.ok(!inspect(error).includes(ACCESS_TOKEN), 'no token in the error or its cause');
       return true;

@@ -7,6 +7,7 @@ import {
   dataCenterOf,
   environmentFor,
   environmentFromRedirect,
+  isApiUrlOf,
   isOAuthError,
   OAuthErrorCode,
 } from 'zoho-token-store';
@@ -77,6 +78,49 @@ describe('data centers', () => {
       'not a url',
     ]) {
       assert.equal(dataCenterOf(url), null, url);
+    }
+  });
+});
+
+describe('isApiUrlOf', () => {
+  it('takes the https API hosts of the environment’s data center, of every kind, and nothing else', () => {
+    for (const code of codes) {
+      const [, accountsUrl, api] = EXPECTED[code];
+      const own = environmentFor(code, 'sandbox');
+      for (const prefix of ['www', 'sandbox', 'developer']) {
+        assert.equal(isApiUrlOf(`https://${prefix}.${api}/crm/v8/org`, own), true, `${prefix}.${api}`);
+        assert.equal(isApiUrlOf(new URL(`https://${prefix}.${api}`)), true, 'any data center without an environment');
+      }
+      assert.equal(isApiUrlOf(accountsUrl, own), false, 'an accounts server is no API domain');
+      const other = codes.find((candidate) => candidate !== code) as DataCenterCode;
+      assert.equal(isApiUrlOf(`https://www.${api}`, environmentFor(other)), false, `${code} in ${other}`);
+    }
+    for (const url of [
+      'http://www.zohoapis.com',
+      'https://www.zohoapis.com:8443',
+      'https://user:pass@www.zohoapis.com',
+      'https://www.zohoapis.com.evil.example',
+      'https://zohoapis.com',
+      'https://evil.example/www.zohoapis.com',
+      'http://127.0.0.1:4010',
+      'not a url',
+    ]) {
+      assert.equal(isApiUrlOf(url, environmentFor('US')), false, url);
+      assert.equal(isApiUrlOf(url), false, url);
+    }
+  });
+
+  it('takes only the API origin of a custom environment', () => {
+    const env = customEnvironment({ apiBaseUrl: 'http://127.0.0.1:4010/zoho', accountsUrl: 'http://127.0.0.1:4011' });
+    assert.equal(isApiUrlOf('http://127.0.0.1:4010/crm/v8/org', env), true);
+    for (const url of [
+      'http://127.0.0.1:4011/crm/v8/org',
+      'https://127.0.0.1:4010',
+      'http://localhost:4010',
+      'http://user@127.0.0.1:4010',
+      'https://www.zohoapis.com',
+    ]) {
+      assert.equal(isApiUrlOf(url, env), false, url);
     }
   });
 });

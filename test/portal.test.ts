@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
   CrmError,
@@ -235,6 +237,7 @@ describe('friendly errors', () => {
       [new CrmError(0, CrmErrorCode.TIMEOUT, secret), 502, /could not be reached/],
       [new CrmError(200, 'UNEXPECTED_RESPONSE', secret), 502, /could not be reached/],
       [new CrmError(400, 'REQUIRED_PARAM_MISSING', secret), 502, /did not answer as expected/],
+      [new CrmError(0, CrmErrorCode.UNTRUSTED_API_DOMAIN, secret), 500, /not Zoho/],
       [new Error(secret), 500, /went wrong/],
       [
         new PortalError({ status: 403, title: 'You declined access', message: 'Approve to continue.' }),
@@ -464,6 +467,34 @@ describe('the portal over HTTP', () => {
     emulator.injectFault({ path: '/crm', kind: 'drop' });
     assertFriendly(await browser.get('/dashboard'), 502, /Zoho could not be reached/);
     assert.equal((await browser.get('/dashboard')).status, 200, 'and loads again once Zoho answers');
+  });
+
+  it('never sends a token to an api_domain rewritten in the table, nor shows the answer', async () => {
+    const seen: string[] = [];
+    const attacker = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"Last_Name":"Forged"}]}');
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    emulator.clock.advance(11 * 60_000);
+    const browser = new PortalClient(portal.url);
+    assert.equal(location(await browser.signIn()), '/dashboard');
+    const db = new Database(join(dir, 'http.db'));
+    const update = db.prepare('UPDATE oauthtoken SET api_domain = ?');
+    try {
+      update.run(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}`);
+      // As after a restart, or on another instance: the portal reads the row again.
+      portal.context.tokens.forget('ana.lopez@zylker.com');
+      const page = await browser.get('/dashboard');
+      assert.deepEqual(seen, [], 'the attacker got no request');
+      assert.doesNotMatch(page.body, /Forged/);
+      assertFriendly(page, 500, /not Zoho/);
+    } finally {
+      update.run(emulator.url);
+      db.close();
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 
   it('answers an unknown page with a friendly 404', async () => {

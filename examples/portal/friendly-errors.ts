@@ -129,6 +129,13 @@ export function describeError(error: unknown): FriendlyError {
   }
   if (isCrmError(error)) {
     if (CRM_UNREACHABLE.has(error.code)) return zohoUnreachable();
+    if (error.code === CrmErrorCode.UNTRUSTED_API_DOMAIN) {
+      return {
+        status: 500,
+        title: 'Your stored sign-in points to a server that is not Zoho',
+        message: 'It was not used, and nothing was sent there. Please tell the administrator.',
+      };
+    }
     return {
       status: 502,
       title: 'Zoho CRM did not answer as expected',

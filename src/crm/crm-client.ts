@@ -1,3 +1,5 @@
+import { type Environment, isApiUrlOf } from '../oauth/data-centers.js';
+import { readTextWithin } from '../oauth/limited-body.js';
 import type { TokenLike } from '../token/oauth-token.js';
 
 /** What the CRM client needs from a token source: a {@link TokenManager} fits. */
@@ -5,6 +7,8 @@ export interface AccessTokenSource {
   getAccessToken(): Promise<string>;
   getToken(): Promise<TokenLike>;
   invalidate(accessToken: string): void;
+  /** The environment the tokens belong to, which bounds where they are sent. */
+  readonly environment?: Environment;
 }
 
 /** Options for one CRM request. */
@@ -32,6 +36,13 @@ export const CrmErrorCode = {
   HTTP_ERROR: 'HTTP_ERROR',
   /** The token names no API domain to send the call to. Status 0. */
   NO_API_DOMAIN: 'NO_API_DOMAIN',
+  /**
+   * The call would go to a host that is no API domain of the token's environment (see `isApiUrlOf`):
+   * a tampered or mistaken `api_domain`, or a path naming another host. Nothing was sent. Status 0.
+   */
+  UNTRUSTED_API_DOMAIN: 'UNTRUSTED_API_DOMAIN',
+  /** The answer's body is larger than the client's `maxResponseBytes`; reading stopped there. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
 } as const;
 
 export type CrmErrorCode = (typeof CrmErrorCode)[keyof typeof CrmErrorCode];
@@ -80,6 +91,8 @@ export function isCrmError(value: unknown): value is CrmError {
 /**
  * An authenticated Zoho CRM REST client: adds `Authorization: Zoho-oauthtoken …` to every call,
  * sends it to the token's API domain, and on a 401 `INVALID_TOKEN` refreshes once and retries once.
+ * The call goes out only when its URL is on an API domain of the environment (`options.environment`,
+ * else the token source's, else any Zoho data center's): else `UNTRUSTED_API_DOMAIN`, and nothing is sent.
  * Every failure of the call itself is a {@link CrmError}: Zoho's error, or `NETWORK_ERROR`, `TIMEOUT`,
  * `UNEXPECTED_RESPONSE` with the underlying error as `cause`. Token failures stay the token source's.
  *
@@ -91,19 +104,29 @@ export function isCrmError(value: unknown): value is CrmError {
  * });
  * ```
  */
-export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: typeof fetch; timeoutMs?: number }) {
+export function createCrmClient(options: {
+  tokens: AccessTokenSource;
+  /** Where the tokens may go. Default: the token source's `environment`. */
+  environment?: Environment;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+  /** The largest answer body read, in bytes; a larger one is `RESPONSE_TOO_LARGE`. Default 8 MiB. */
+  maxResponseBytes?: number;
+}) {
   const send = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const limits = {
+    timeoutMs: options.timeoutMs ?? 30_000,
+    maxBytes: options.maxResponseBytes ?? CRM_MAX_RESPONSE_BYTES,
+  };
+  const environment = options.environment ?? options.tokens.environment;
 
   async function attempt(method: string, path: string, request: CrmRequestOptions) {
     const accessToken = await options.tokens.getAccessToken();
-    const apiDomain = (await options.tokens.getToken()).getAPIDomain();
-    if (!apiDomain) throw new CrmError(0, CrmErrorCode.NO_API_DOMAIN, 'the token has no API domain');
-    const url = new URL(path, apiDomain);
+    const url = apiUrl((await options.tokens.getToken()).getAPIDomain(), path, environment);
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const { response, body } = await callCrm(send, url, timeoutMs, {
+    const { response, body } = await callCrm(send, url, limits, {
       method,
       headers: {
         ...request.headers,
@@ -139,24 +162,56 @@ export function createCrmClient(options: { tokens: AccessTokenSource; fetch?: ty
 }
 
 /**
- * Sends one CRM call and reads its body, within `timeoutMs`: a failure to reach Zoho or a cut
- * body is a {@link CrmError} `NETWORK_ERROR` or `TIMEOUT`, a success whose body is not JSON
- * `UNEXPECTED_RESPONSE`. An abort by the caller's own `signal` passes as fetch reports it.
+ * The URL of `path` on `apiDomain`, once checked to be an API domain of `environment` (any Zoho data
+ * center's without one): the token is sent nowhere else.
+ *
+ * @throws CrmError `NO_API_DOMAIN` or `UNTRUSTED_API_DOMAIN`.
+ */
+export function apiUrl(apiDomain: string | null, path: string, environment: Environment | undefined): URL {
+  if (!apiDomain) throw new CrmError(0, CrmErrorCode.NO_API_DOMAIN, 'the token has no API domain');
+  const url = URL.canParse(path, apiDomain) ? new URL(path, apiDomain) : null;
+  if (url === null || !isApiUrlOf(url, environment)) {
+    throw new CrmError(
+      0,
+      CrmErrorCode.UNTRUSTED_API_DOMAIN,
+      `${url?.host || 'the URL'} is no API domain of ${environment?.name ?? 'a Zoho data center'}; the token was not sent`,
+    );
+  }
+  return url;
+}
+
+/** The default `maxResponseBytes`: a page of 200 records with many fields stays well below it. */
+export const CRM_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Sends one CRM call and reads its body, within `timeoutMs` and `maxBytes`: a failure to reach Zoho
+ * or a cut body is a {@link CrmError} `NETWORK_ERROR` or `TIMEOUT`, a larger body
+ * `RESPONSE_TOO_LARGE`, a success whose body is not JSON `UNEXPECTED_RESPONSE`. An abort by the
+ * caller's own `signal` passes as fetch reports it. Redirects are not followed.
  */
 export async function callCrm(
   send: typeof fetch,
   url: URL,
-  timeoutMs: number,
+  { timeoutMs, maxBytes }: { timeoutMs: number; maxBytes: number },
   init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal | undefined },
 ): Promise<{ response: Response; body: unknown }> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await send(url, {
       ...init,
+      // Checked is only `url`: a redirect would take the call, and the answer shown, elsewhere.
+      redirect: 'manual',
       signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
     });
     // The body can fail too: a connection cut or the timeout while it streams.
-    const text = await response.text();
+    const text = await readTextWithin(response, maxBytes);
+    if (text === null) {
+      throw new CrmError(
+        response.status,
+        CrmErrorCode.RESPONSE_TOO_LARGE,
+        `${url.host} answered with more than ${maxBytes} bytes; the rest was not read`,
+      );
+    }
     return { response, body: parseBody(response, text, url) };
   } catch (thrown) {
     if (thrown instanceof CrmError || init.signal?.aborted) throw thrown;

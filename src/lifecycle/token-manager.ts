@@ -148,6 +148,11 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     });
   }
 
+  /** Where this manager's token is exchanged and refreshed, and may be sent (see `createCrmClient`). */
+  get environment(): Environment {
+    return this.#options.environment;
+  }
+
   /** The full current token (after making sure it is valid): user, API domain, expiry. */
   async getToken(): Promise<TokenLike> {
     await this.getAccessToken();
@@ -441,7 +446,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     if (this.#options.resolveUser === false || userNameOf(token) !== null) return;
     const apiDomain = token.getAPIDomain() ?? this.#options.environment.apiBaseUrl;
     try {
-      const email = await fetchCurrentUserEmail(apiDomain, token.getAccessToken() as string, this.#options.http);
+      const email = await fetchCurrentUserEmail(apiDomain, token.getAccessToken() as string, {
+        ...this.#options.http,
+        environment: this.#options.environment,
+      });
       if (email) token.setUserSignature(new UserSignature(email));
     } catch (error) {
       this.#logger.warn?.('could not resolve the token’s user', { message: (error as Error).message });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Environment } from './data-centers.js';
+import { type Environment, isAccountsUrlOf } from './data-centers.js';
+import { readTextWithin } from './limited-body.js';
 import { isOAuthError, OAuthError, OAuthErrorCode } from './oauth-error.js';
 
 /** An OAuth client registered in Zoho's API console. */
@@ -51,6 +52,16 @@ export interface TokenGrant {
  */
 export const RATE_LIMIT_RETRY_AFTER_MS = 60_000;
 
+/**
+ * The longest `retryAfterMs` a {@link OAuthErrorCode.RATE_LIMITED} error carries: 10 minutes, the window
+ * Zoho counts its limits over. A longer `Retry-After` (from a proxy, or a hostile server) is cut to it,
+ * so that no answer can stop a client for days.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** No token endpoint answer comes near this; a larger one is refused without reading it all. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 const MAX_BACKOFF_MS = 30_000;
 
 interface Answer {
@@ -80,7 +91,7 @@ export async function exchangeAuthorizationCode(
   requireText(code, 'code');
   const body = clientParams(client, { grant_type: 'authorization_code', code });
   if (client.redirectUri) body.set('redirect_uri', client.redirectUri);
-  return tokenGrantOf(await post(`${env.accountsUrl}/oauth/v2/token`, body, options));
+  return tokenGrantOf(await post(endpoint(env, '/oauth/v2/token'), body, options));
 }
 
 /**
@@ -101,7 +112,7 @@ export async function refreshAccessToken(
 ): Promise<TokenGrant> {
   requireText(refreshToken, 'refreshToken');
   const body = clientParams(client, { grant_type: 'refresh_token', refresh_token: refreshToken });
-  return tokenGrantOf(await post(`${env.accountsUrl}/oauth/v2/token`, body, options));
+  return tokenGrantOf(await post(endpoint(env, '/oauth/v2/token'), body, options));
 }
 
 /**
@@ -124,7 +135,7 @@ export async function revokeRefreshToken(
   options: AccountsRequestOptions = {},
 ): Promise<void> {
   requireText(refreshToken, 'refreshToken');
-  const url = `${env.accountsUrl}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
+  const url = `${endpoint(env, '/oauth/v2/token/revoke')}?${new URLSearchParams({ token: refreshToken })}`;
   const answer = await post(url, undefined, options);
   // Zoho documents only the status of an unknown token (400), not its body, so any 400 body will do.
   const json = bodyOf(answer, { lenient: answer.status === 400 });
@@ -178,7 +189,7 @@ export function authorizationUrl(env: Environment, params: AuthorizationUrlParam
   requireText(params.state, 'state');
   const scope = Array.isArray(params.scope) ? params.scope.join(',') : params.scope;
   requireText(scope, 'scope');
-  const url = new URL(`${env.accountsUrl}/oauth/v2/auth`);
+  const url = new URL(endpoint(env, '/oauth/v2/auth'));
   url.searchParams.set('client_id', params.clientId);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('redirect_uri', params.redirectUri);
@@ -188,6 +199,23 @@ export function authorizationUrl(env: Environment, params: AuthorizationUrlParam
   url.searchParams.set('state', params.state);
   if (params.loginHint) url.searchParams.set('login_hint', params.loginHint);
   return url.href;
+}
+
+/**
+ * `path` on the environment's accounts server, once checked to be where its secrets may go.
+ *
+ * @throws OAuthError {@link OAuthErrorCode.UNTRUSTED_ACCOUNTS_SERVER}, before anything is sent.
+ */
+function endpoint(env: Environment, path: string): string {
+  const url = `${env.accountsUrl}${path}`;
+  if (!isAccountsUrlOf(url, env)) {
+    // The URL stays out of the message: it may hold credentials.
+    throw new OAuthError(
+      OAuthErrorCode.UNTRUSTED_ACCOUNTS_SERVER,
+      `The accounts server of ${env.name} is not one its secrets may go to (another host than its data center's, plain http off loopback, or credentials); nothing was sent`,
+    );
+  }
+  return url;
 }
 
 function clientParams(client: ClientCredentials, grant: Record<string, string>): URLSearchParams {
@@ -216,7 +244,7 @@ async function post(url: string, body: URLSearchParams | undefined, options: Acc
         status: answer.status,
       });
     } catch (error) {
-      if (!isOAuthError(error)) throw error;
+      if (!isOAuthError(error) || !error.retryable) throw error;
       failure = error;
     }
     if (attempt > retries) throw failure;
@@ -252,8 +280,17 @@ async function attemptOnce(
       redirect: 'manual',
       signal,
     });
-    return { status: response.status, headers: response.headers, text: await response.text(), sentAt };
+    const text = await readTextWithin(response, MAX_BODY_BYTES);
+    if (text === null) {
+      throw new OAuthError(
+        OAuthErrorCode.RESPONSE_TOO_LARGE,
+        `The answer from ${where} is larger than ${MAX_BODY_BYTES} bytes; it was not read`,
+        { status: response.status },
+      );
+    }
+    return { status: response.status, headers: response.headers, text, sentAt };
   } catch (error) {
+    if (isOAuthError(error)) throw error;
     if (options.signal?.aborted) throw options.signal.reason;
     if (timeout.aborted) {
       throw new OAuthError(OAuthErrorCode.TIMEOUT, `No answer within ${timeoutMs} ms from ${where}`, {
@@ -381,12 +418,15 @@ function rateLimited(answer: Answer, zohoError: string | undefined): OAuthError 
   );
 }
 
-/** A `Retry-After` header, in delta-seconds or as an HTTP date, when a proxy in between sends one. */
+/**
+ * A `Retry-After` header, in delta-seconds or as an HTTP date, when a proxy in between sends one;
+ * at most {@link MAX_RETRY_AFTER_MS}.
+ */
 function retryAfterMsOf(answer: Answer): number | undefined {
   const header = answer.headers.get('retry-after')?.trim();
   if (!header) return undefined;
   const ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  return ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
 function unexpected(answer: Answer, error: string | undefined): OAuthError {

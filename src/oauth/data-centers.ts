@@ -18,6 +18,11 @@ export interface Environment {
   readonly accountsUrl: string;
   /** The CRM API base, without a trailing slash, such as `https://www.zohoapis.com`. */
   readonly apiBaseUrl: string;
+  /**
+   * Set by {@link customEnvironment} with its `allowInsecureHttp` option: the clients then send
+   * secrets over plain http to this environment's own hosts also off loopback.
+   */
+  readonly allowInsecureHttp?: boolean;
 }
 
 /** One row of {@link DATA_CENTERS}. */
@@ -61,13 +66,16 @@ const KINDS: readonly EnvironmentKind[] = ['production', 'sandbox', 'developer']
 const apiBaseUrlOf = (code: DataCenterCode, kind: EnvironmentKind) =>
   kind === 'production' ? DATA_CENTERS[code].apiDomain : DATA_CENTERS[code].apiDomain.replace('://www.', `://${kind}.`);
 
-/** Every Zoho host name, accounts and API of every kind, to its data center. */
-const HOSTS: ReadonlyMap<string, DataCenterCode> = new Map(
-  CODES.flatMap((code) => [
-    [new URL(DATA_CENTERS[code].accountsUrl).hostname, code] as const,
-    ...KINDS.map((kind) => [new URL(apiBaseUrlOf(code, kind)).hostname, code] as const),
-  ]),
+/** Every Zoho API host name, of every kind, to its data center. */
+const API_HOSTS: ReadonlyMap<string, DataCenterCode> = new Map(
+  CODES.flatMap((code) => KINDS.map((kind) => [new URL(apiBaseUrlOf(code, kind)).hostname, code] as const)),
 );
+
+/** Every Zoho host name, accounts and API, to its data center. */
+const HOSTS: ReadonlyMap<string, DataCenterCode> = new Map([
+  ...CODES.map((code) => [new URL(DATA_CENTERS[code].accountsUrl).hostname, code] as const),
+  ...API_HOSTS,
+]);
 
 /**
  * The environment of a Zoho data center.
@@ -128,6 +136,7 @@ export function customEnvironment(options: CustomEnvironmentOptions): Environmen
     kind: 'custom',
     accountsUrl,
     apiBaseUrl: baseUrl(options.apiBaseUrl, 'apiBaseUrl', allowHttp),
+    ...(allowHttp ? { allowInsecureHttp: true } : {}),
   });
 }
 
@@ -219,6 +228,62 @@ export function dataCenterOf(url: string): DataCenterCode | null {
   const parsed = URL.canParse(url) ? new URL(url) : null;
   if (parsed?.protocol !== 'https:' || parsed.port !== '' || parsed.username || parsed.password) return null;
   return HOSTS.get(parsed.hostname) ?? null;
+}
+
+/**
+ * Whether a token of `environment` may be sent to `url`. For a Zoho data center: `https:` on one of
+ * its API hosts (production, sandbox or developer) at the default port; accounts hosts are not API
+ * hosts. For a custom environment: the origin of its `apiBaseUrl`. Without an environment: an API host
+ * of any Zoho data center. A URL with credentials never passes.
+ *
+ * @example
+ * ```ts
+ * isApiUrlOf('https://sandbox.zohoapis.eu/crm/v8/org', environmentFor('EU')); // true
+ * isApiUrlOf('https://www.zohoapis.com', environmentFor('EU')); // false: another data center
+ * isApiUrlOf('http://www.zohoapis.com'); // false: plain http
+ * ```
+ */
+export function isApiUrlOf(url: string | URL, environment?: Environment | null): boolean {
+  const parsed = url instanceof URL ? url : URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || parsed.username || parsed.password) return false;
+  if (environment?.kind === 'custom') {
+    return (
+      URL.canParse(environment.apiBaseUrl) &&
+      parsed.origin === new URL(environment.apiBaseUrl).origin &&
+      isSecureFor(parsed, environment)
+    );
+  }
+  if (parsed.protocol !== 'https:' || parsed.port !== '') return false;
+  const dataCenter = API_HOSTS.get(parsed.hostname);
+  return dataCenter !== undefined && (environment == null || dataCenter === environment.dataCenter);
+}
+
+/**
+ * Whether the client secret and tokens of `environment` may be sent to `url`, an address on its
+ * accounts server. For a Zoho data center: its own accounts server, with `accountsUrl` exactly as
+ * {@link environmentFor} makes it. For a custom environment: the origin of its `accountsUrl`, over
+ * `https:` (plain http on loopback, or with `allowInsecureHttp`). A URL with credentials never passes.
+ */
+export function isAccountsUrlOf(url: string, environment: Environment): boolean {
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || parsed.username || parsed.password) return false;
+  const code = environment.dataCenter;
+  if (code === null) {
+    const own = URL.canParse(environment.accountsUrl) ? new URL(environment.accountsUrl) : null;
+    return (
+      own !== null && !own.username && !own.password && parsed.origin === own.origin && isSecureFor(parsed, environment)
+    );
+  }
+  const accountsUrl = Object.hasOwn(DATA_CENTERS, code) ? DATA_CENTERS[code].accountsUrl : null;
+  return (
+    accountsUrl !== null && environment.accountsUrl === accountsUrl && parsed.origin === new URL(accountsUrl).origin
+  );
+}
+
+/** `https:`, or plain http on loopback (anywhere when the environment allows insecure http). */
+function isSecureFor(url: URL, environment: Environment): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (isLoopback(url.hostname) || environment.allowInsecureHttp === true);
 }
 
 /** The data center whose accounts server is exactly this origin (an optional trailing slash aside). */

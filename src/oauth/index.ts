@@ -7,6 +7,7 @@ export type {
 export {
   authorizationUrl,
   exchangeAuthorizationCode,
+  MAX_RETRY_AFTER_MS,
   RATE_LIMIT_RETRY_AFTER_MS,
   refreshAccessToken,
   revokeRefreshToken,
@@ -26,6 +27,7 @@ export {
   dataCenterOf,
   environmentFor,
   environmentFromRedirect,
+  isApiUrlOf,
 } from './data-centers.js';
 export type { OAuthErrorOptions } from './oauth-error.js';
 export { isOAuthError, OAuthError, OAuthErrorCode } from './oauth-error.js';

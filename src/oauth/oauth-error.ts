@@ -25,6 +25,14 @@ export const OAuthErrorCode = {
    * because the client secret would be sent to it; see `allowCustomAccountsServer`.
    */
   UNKNOWN_DATA_CENTER: 'UNKNOWN_DATA_CENTER',
+  /**
+   * The environment's accounts server is not where its secrets may go: for a Zoho data center, another
+   * server than that data center's; for a custom environment, plain http off loopback (without
+   * `allowInsecureHttp`) or credentials in the URL. Nothing was sent.
+   */
+  UNTRUSTED_ACCOUNTS_SERVER: 'UNTRUSTED_ACCOUNTS_SERVER',
+  /** The answer's body is larger than any the accounts server sends (1 MiB); reading stopped there. Not retried. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
 } as const;
 
 export type OAuthErrorCode = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
@@ -42,7 +50,7 @@ export interface OAuthErrorOptions {
   cause?: unknown;
   /** The HTTP status of the accounts server's answer, when there was one. */
   status?: number;
-  /** How long to wait before trying again; set for {@link OAuthErrorCode.RATE_LIMITED}. */
+  /** How long to wait before trying again, at most 10 minutes; set for {@link OAuthErrorCode.RATE_LIMITED}. */
   retryAfterMs?: number;
   /** The `error` value Zoho sent (such as `invalid_code`), when it is a plain code. */
   zohoError?: string;
