@@ -18,7 +18,7 @@ import {
   TokenStoreError,
   TokenStoreErrorCode,
 } from 'zoho-token-store';
-import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { EMULATOR_CLIENT, startZohoEmulator, TEST_API_HEADERS, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { parseCookies, setCookie } from '../examples/portal/cookies.js';
 import { describeError, PortalError } from '../examples/portal/friendly-errors.js';
 import { escapeHtml, html } from '../examples/portal/html.js';
@@ -153,6 +153,7 @@ describe('configuration', () => {
       kind: 'emulator',
       url: null,
       port: 3001,
+      testApi: false,
       client: { clientId: EMULATOR_CLIENT.clientId, clientSecret: EMULATOR_CLIENT.clientSecret },
     });
     const emulatorPort = (env: Record<string, string>) => (portalConfigFromEnv(env).zoho as { port: number }).port;
@@ -207,7 +208,7 @@ describe('data center of the callback', () => {
   });
 
   it('with the emulator, sends the secret to that emulator only', async () => {
-    const target = { kind: 'emulator', url: 'http://127.0.0.1:8085', port: 0, client } as const;
+    const target = { kind: 'emulator', url: 'http://127.0.0.1:8085', port: 0, testApi: false, client } as const;
     const zoho = await connectZoho(target, 'http://localhost:3000/oauth/callback');
     const ok = zoho.environmentOfRedirect(query({ 'accounts-server': 'http://127.0.0.1:8085', location: 'us' }));
     assert.equal(ok.accountsUrl, 'http://127.0.0.1:8085');
@@ -553,8 +554,9 @@ describe('the portal on its in-process emulator', () => {
 
     // Same ports, as with the defaults: the stored token names the emulator as its API domain.
     const ports = { PORT: new URL(first.url).port, EMULATOR_PORT: new URL(emulatorUrl).port };
-    const counters = async () => (await fetch(`${emulatorUrl}/__emulator/counters`)).json();
-    const again = await spawnPortal({ ...unset, ...ports }, cwd);
+    const counters = async () =>
+      (await fetch(`${emulatorUrl}/__emulator/counters`, { headers: TEST_API_HEADERS })).json();
+    const again = await spawnPortal({ ...unset, ...ports, EMULATOR_TEST_API: '1' }, cwd);
     try {
       const dashboard = await browser.get('/dashboard');
       assert.equal(dashboard.status, 200, dashboard.body.slice(0, 300));
@@ -573,6 +575,31 @@ describe('the portal on its in-process emulator', () => {
     } finally {
       await forgetful.stop();
     }
+  });
+});
+
+describe('the test API of the portal’s in-process emulator', () => {
+  it('is off unless EMULATOR_TEST_API=1: no page can move its clock or inject a fault', async () => {
+    const advance = async (env: Record<string, string>) => {
+      const portal = await startPortal(
+        portalConfigFromEnv({
+          PORT: '0',
+          EMULATOR_PORT: '0',
+          TOKEN_STORE_URL: `sqlite:${join(mkdtempSync(join(dir, 'test-api-')), 'zohooauth.db')}`,
+          SESSION_SECRET: randomBytes(32).toString('hex'),
+          ...env,
+        }),
+        { log: () => undefined },
+      );
+      try {
+        const url = `${portal.context.zoho.environment.accountsUrl}/__emulator/clock/advance?ms=86400000`;
+        return (await fetch(url, { method: 'POST', headers: TEST_API_HEADERS })).status;
+      } finally {
+        await portal.close();
+      }
+    };
+    assert.equal(await advance({}), 404);
+    assert.equal(await advance({ EMULATOR_TEST_API: '1' }), 200);
   });
 });
 

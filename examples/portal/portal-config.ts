@@ -9,8 +9,11 @@ export interface PortalClient {
 
 /** Which Zoho the portal talks to. */
 export type ZohoTarget =
-  /** The emulator: started in this process when `url` is null, else one running at `url`. */
-  | { kind: 'emulator'; url: string | null; port: number; client: PortalClient }
+  /**
+   * The emulator: started in this process when `url` is null, else one running at `url`. `testApi`:
+   * the in-process one serves its test API (`EMULATOR_TEST_API=1`), off by default.
+   */
+  | { kind: 'emulator'; url: string | null; port: number; testApi: boolean; client: PortalClient }
   /** Zoho itself, in a data center; a user of another data center is sent back with theirs. */
   | { kind: 'zoho'; dataCenter: DataCenterCode; client: PortalClient };
 
@@ -74,6 +77,8 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
         value('EMULATOR_PORT') ?? String(portalPort === 0 || portalPort === 65_535 ? 0 : portalPort + 1),
         'EMULATOR_PORT',
       ),
+      // Its clock and faults are for tests that drive the portal, never for a portal left running.
+      testApi: value('EMULATOR_TEST_API') === '1',
       client: client ?? emulatorClient,
     };
   }
