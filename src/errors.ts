@@ -16,6 +16,11 @@ export const TokenStoreErrorCode = {
   CLOSED: 'CLOSED',
   /** Stored data failed its integrity check: a token file that is truncated, edited or not ours. Nothing was replaced. */
   CORRUPT_DATA: 'CORRUPT_DATA',
+  /**
+   * A token file another user owns (root excepted) or that group or others may write: another user
+   * could have planted or changed it. It was not read, and nothing was replaced.
+   */
+  UNTRUSTED_FILE: 'UNTRUSTED_FILE',
   /** No usable encryption key: none given (option or `ZOHO_TOKEN_KEY`), or one that is not 32 bytes. */
   NO_KEY: 'NO_KEY',
   /** A value was encrypted under a key id the keyring does not hold. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -1050,6 +1050,30 @@ describe('state file', () => {
       });
       assert.equal(readFileSync(stateFile, 'utf8'), content, 'not reset');
     }
+  });
+
+  it('refuses a state file another user planted or may write, and leaves it alone', async (t) => {
+    if (process.geteuid === undefined) return t.skip('no Unix owners');
+    const stateFile = freshFile();
+    const em = await startZohoEmulator({ stateFile });
+    await signIn(em);
+    await em.close();
+    const whole = readFileSync(stateFile, 'utf8');
+    // An emulator that starts anyway is closed, so the test fails rather than hangs.
+    const start = () => startZohoEmulator({ stateFile }).then((started) => started.close());
+    // `nobody` stands for another local user (the tests run as root in CI).
+    chownSync(stateFile, 65_534, 65_534);
+    await assert.rejects(start(), (error: unknown) => {
+      assert.ok(error instanceof EmulatorStateError);
+      assert.equal(error.code, EmulatorStateErrorCode.UNTRUSTED_FILE);
+      assert.match(error.message, /owned by uid 65534.*chown/);
+      return true;
+    });
+    chownSync(stateFile, process.geteuid(), process.getegid?.() ?? 0);
+    chmodSync(stateFile, 0o646);
+    await assert.rejects(start(), { code: EmulatorStateErrorCode.UNTRUSTED_FILE });
+    assert.equal(readFileSync(stateFile, 'utf8'), whole, 'not reset');
+    assert.equal(statSync(stateFile).mode & 0o777, 0o646, 'nor changed');
   });
 
   it('fails to start when the state file cannot be written', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,22 @@ describe('session key', () => {
     writeFileSync(file, 'not a key\n');
     assert.throws(() => loadSessionKey({ file }), /holds no session key/);
     assert.equal(sessionKeyPath('postgres://db/x'), 'portal-session.key');
+  });
+});
+
+describe('session key from another user', () => {
+  it('is refused when another user owns the key file or may write it, and left as it is', (t) => {
+    if (process.geteuid === undefined) return t.skip('no Unix owners');
+    mkdirSync(join(dir, 'planted'));
+    const file = join(dir, 'planted', 'portal-session.key');
+    // Planted by another local user (`nobody`; the tests run as root in CI): whoever wrote it can forge sessions.
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    chownSync(file, 65_534, 65_534);
+    assert.throws(() => loadSessionKey({ file }), /owned by uid 65534.*chown/);
+    chownSync(file, process.geteuid(), process.getegid?.() ?? 0);
+    chmodSync(file, 0o622);
+    assert.throws(() => loadSessionKey({ file }), /mode 0622.*chmod 600/);
+    assert.equal(statSync(file).mode & 0o777, 0o622, 'left as it is');
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { untrustedFileReason } from 'zoho-token-store';
 
 const KEY_BYTES = 32;
 const KEY_FILE = 'portal-session.key';
@@ -24,7 +25,8 @@ export function sessionKeyPath(storeUrl: string): string {
  * `SESSION_SECRET` when set (at least 32 characters), else a random key created once in a
  * 0600 file and read back on every later start.
  *
- * @throws Error when the configured secret is too short or the key file is not a key.
+ * @throws Error when the configured secret is too short, or the key file is not a key or is another
+ * user's (or others may write it).
  * @example
  * ```ts
  * const key = loadSessionKey({ secret: process.env.SESSION_SECRET, file: sessionKeyPath(storeUrl) });
@@ -36,9 +38,21 @@ export function loadSessionKey(options: { secret?: string | undefined; file: str
     return Buffer.from(options.secret, 'utf8');
   }
   if (!existsSync(options.file)) createKeyFileOnce(options.file);
-  const key = Buffer.from(readFileSync(options.file, 'utf8').trim(), 'base64url');
+  const key = Buffer.from(readTrustedFile(options.file).trim(), 'base64url');
   if (key.length < KEY_BYTES) throw new Error(`${options.file} holds no session key; delete it to have a new one made`);
   return key;
+}
+
+/** Whoever planted or may write the key file can forge any session: another user's file is not read. */
+function readTrustedFile(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const untrusted = untrustedFileReason(fstatSync(fd), file);
+    if (untrusted !== null) throw new Error(`the session key file ${file} was not read: ${untrusted}`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

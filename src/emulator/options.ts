@@ -47,7 +47,8 @@ export interface ZohoEmulatorOptions {
    * A JSON file that keeps the emulator's state across restarts, as Zoho keeps its own: unused grant
    * codes, refresh tokens (client, user, scopes), live access tokens and their expiry, the rate-limit
    * windows, the leads and the clock. Revoked tokens and used codes stay refused. Read on start when it
-   * exists (content it did not write → `EmulatorStateError` `CORRUPT_STATE`, the file left as it is);
+   * exists (content it did not write → `EmulatorStateError` `CORRUPT_STATE`; a file another user owns
+   * or that group or others may write → `UNTRUSTED_FILE`; either way the file is left as it is);
    * written at start, within 100 ms of each change and on `close()`, atomically (a 0600 temporary file
    * renamed over it). Counters and faults are not kept. It holds live tokens: keep it private, and give
    * each running emulator its own.
