@@ -1,5 +1,6 @@
 import { DATA_CENTERS, type DataCenterCode, DEFAULT_STORE_URL } from 'zoho-token-store';
 import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
+import { checkSessionSecret } from './session-key.js';
 
 /** The OAuth client the portal signs users in with. */
 export interface PortalClient {
@@ -62,6 +63,8 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
   const publicUrl = value('PORTAL_URL') ?? (redirectUrl === null ? null : new URL(redirectUrl).origin);
 
   const portalPort = port(value('PORT') ?? '3000', 'PORT');
+  const sessionSecret = value('SESSION_SECRET');
+  if (sessionSecret !== undefined) checkSessionSecret(sessionSecret);
 
   let zoho: ZohoTarget;
   if (client && accountsUrl === undefined) {
@@ -88,7 +91,7 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
     publicUrl: publicUrl === null ? null : new URL(absoluteUrl(publicUrl, 'PORTAL_URL')).origin,
     redirectUrl,
     storeUrl: value('TOKEN_STORE_URL') ?? DEFAULT_STORE_URL,
-    sessionSecret: value('SESSION_SECRET'),
+    sessionSecret,
     admins:
       value('PORTAL_ADMINS')
         ?.split(',')
