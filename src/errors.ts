@@ -23,6 +23,11 @@ export const TokenStoreErrorCode = {
    */
   CORRUPT_DATA: 'CORRUPT_DATA',
   /**
+   * A token file another user owns (root excepted) or that group or others may write: another user
+   * could have planted or changed it. It was not read, and nothing was replaced.
+   */
+  UNTRUSTED_FILE: 'UNTRUSTED_FILE',
+  /**
    * No usable encryption key: none given (option or `ZOHO_TOKEN_KEY`), one that is not 32 bytes,
    * or a store opened without a key that holds encrypted tokens (never handed out as tokens).
    */

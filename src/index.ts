@@ -2,6 +2,8 @@ export type { AccessTokenSource, CrmRequestOptions } from './crm/crm-client.js';
 export { CrmError, CrmErrorCode, createCrmClient, isCrmError } from './crm/crm-client.js';
 export { fetchCurrentUserEmail } from './crm/current-user.js';
 export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
+export type { FileOwnership } from './file-trust.js';
+export { untrustedFileReason } from './file-trust.js';
 export type { Logger } from './lifecycle/logger.js';
 export type { RefreshLock } from './lifecycle/refresh-lock.js';
 export { hasRefreshLock, withTokenLock } from './lifecycle/refresh-lock.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OAuthToken, openStore } from 'zoho-token-store';
-import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
+import { EMULATOR_CLIENT, TEST_API_HEADERS } from 'zoho-token-store/emulator';
 import { runCli } from '../src/cli/run-cli.js';
 
 const ENTRY = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
@@ -156,9 +156,12 @@ describe('zoho-tokens emulator, in process', () => {
   it('keeps its state across a restart with --state', async () => {
     const state = join(dir, 'emulator-state.json');
     const clockOf = async (url: string) =>
-      ((await (await fetch(`${url}/__emulator/clock`)).json()) as { now: number }).now;
+      ((await (await fetch(`${url}/__emulator/clock`, { headers: TEST_API_HEADERS })).json()) as { now: number }).now;
     const first = await emulatorInProcess(['--state', state]);
-    const answer = await fetch(`${first.url}/__emulator/clock/advance?ms=${7 * 86_400_000}`, { method: 'POST' });
+    const answer = await fetch(`${first.url}/__emulator/clock/advance?ms=${7 * 86_400_000}`, {
+      method: 'POST',
+      headers: TEST_API_HEADERS,
+    });
     const advanced = ((await answer.json()) as { now: number }).now;
     assert.equal(await first.stop(), 0);
     assert.ok(advanced > Date.now() + 6 * 86_400_000, 'advanced a week');

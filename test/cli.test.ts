@@ -1,7 +1,7 @@
 // The zoho-tokens store commands, run in-process against a real SQLite file and the local
 // PostgreSQL (a table of its own per test). Every run is also checked for unmasked secrets.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -422,6 +422,43 @@ describe('doctor, on problems', () => {
         corrupt.stdout,
         /^✗ store does not answer: file:.*tokens\.json failed its integrity check.*\(CORRUPT_DATA\)$/m,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flags a store file and folder another user owns or may write, with the fix', async (t) => {
+    if (process.geteuid === undefined) return t.skip('no Unix owners');
+    const dir = mkdtempSync(join(tmpdir(), 'zts-cli-doctor-'));
+    const uid = process.geteuid();
+    try {
+      const file = join(dir, 'tokens.json');
+      const url = `file:${file}`;
+      await seed(url, undefined, sampleToken('ana.lopez@zylker.com'));
+      // Planted by another local user: `nobody` (the tests run as root in CI).
+      chownSync(file, 65_534, 65_534);
+      const planted = await cli(['doctor', '--store', url]);
+      assert.equal(planted.code, 1, planted.stdout);
+      assert.ok(
+        planted.stdout.includes(
+          `! store file ${file}: it is owned by uid 65534, not by this user (uid ${uid}) or root`,
+        ),
+        planted.stdout,
+      );
+      assert.ok(planted.stdout.includes(`run chown ${uid} ${file}`), planted.stdout);
+      assert.match(planted.stdout, /^✗ store does not answer: .*\(UNTRUSTED_FILE\)$/m);
+
+      chownSync(file, uid, process.getegid?.() ?? 0);
+      chmodSync(file, 0o660);
+      const writable = await cli(['doctor', '--store', url]);
+      assert.ok(writable.stdout.includes(`! store file ${file}: group or others may write it (mode 0660)`));
+      chmodSync(file, 0o600);
+
+      // Whoever owns the folder may replace the file in it.
+      chownSync(dir, 65_534, 65_534);
+      const folder = await cli(['doctor', '--store', url]);
+      assert.equal(folder.code, 0, folder.stdout);
+      assert.ok(folder.stdout.includes(`! folder ${dir}: it is owned by uid 65534`), folder.stdout);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import {
   EmulatorStateErrorCode,
   type GrantCodeOptions,
   startZohoEmulator,
+  TEST_API_HEADERS,
   type ZohoEmulator,
   type ZohoEmulatorOptions,
 } from 'zoho-token-store/emulator';
@@ -846,7 +848,8 @@ describe('HTTP test API', () => {
     answerOf(
       await fetch(`${emulator.url}/__emulator/${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers: TEST_API_HEADERS,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
 
@@ -878,6 +881,45 @@ describe('HTTP test API', () => {
     const bad = await api('POST', 'faults', { kind: 'explode' });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error, /unknown fault kind/);
+  });
+
+  /** A raw request: fetch will not send another `Host`, as a browser after DNS rebinding would. */
+  const raw = (method: string, path: string, headers: Record<string, string>, body = '') =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${emulator.url}/__emulator/${path}`, { method, headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode as number);
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+
+  it('refuses a cross-site request: text/plain or without its header, and changes nothing', async () => {
+    const before = emulator.clock.now();
+    // What a form or a no-cors fetch from any web page can send without a preflight.
+    const plain = { 'content-type': 'text/plain' };
+    assert.equal(await raw('POST', 'clock/advance?ms=86400000', plain), 403);
+    const fault = JSON.stringify({ kind: 'drop', times: 'Infinity' });
+    assert.equal(await raw('POST', 'faults', plain, fault), 403);
+    assert.equal(await raw('POST', 'faults', { 'content-type': 'application/json' }, fault), 403, 'no custom header');
+    assert.equal(await raw('POST', 'faults', { ...plain, 'x-zoho-emulator': '1' }, fault), 403, 'not JSON');
+    assert.equal(await raw('GET', 'counters', {}), 403);
+    assert.equal(emulator.clock.now(), before, 'the clock did not move');
+    await assert.doesNotReject(fetch(`${emulator.url}/crm/v8/org`), 'no drop fault was injected');
+  });
+
+  it('refuses another Host (DNS rebinding), and takes the loopback names of its own port', async () => {
+    const before = emulator.clock.now();
+    const port = new URL(emulator.url).port;
+    const asked = { 'content-type': 'application/json', 'x-zoho-emulator': '1' };
+    for (const host of ['attacker.example', `attacker.example:${port}`, '127.0.0.1:1', 'localhost']) {
+      assert.equal(await raw('POST', 'clock/advance?ms=86400000', { ...asked, host }), 421, host);
+    }
+    assert.equal(emulator.clock.now(), before, 'the clock did not move');
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+      assert.equal(await raw('POST', 'clock/advance?ms=1', { ...asked, host }), 200, host);
+    }
+    assert.equal(emulator.clock.now(), before + 4);
   });
 
   it('issues grant codes', async () => {
@@ -1010,6 +1052,30 @@ describe('state file', () => {
     }
   });
 
+  it('refuses a state file another user planted or may write, and leaves it alone', async (t) => {
+    if (process.geteuid === undefined) return t.skip('no Unix owners');
+    const stateFile = freshFile();
+    const em = await startZohoEmulator({ stateFile });
+    await signIn(em);
+    await em.close();
+    const whole = readFileSync(stateFile, 'utf8');
+    // An emulator that starts anyway is closed, so the test fails rather than hangs.
+    const start = () => startZohoEmulator({ stateFile }).then((started) => started.close());
+    // `nobody` stands for another local user (the tests run as root in CI).
+    chownSync(stateFile, 65_534, 65_534);
+    await assert.rejects(start(), (error: unknown) => {
+      assert.ok(error instanceof EmulatorStateError);
+      assert.equal(error.code, EmulatorStateErrorCode.UNTRUSTED_FILE);
+      assert.match(error.message, /owned by uid 65534.*chown/);
+      return true;
+    });
+    chownSync(stateFile, process.geteuid(), process.getegid?.() ?? 0);
+    chmodSync(stateFile, 0o646);
+    await assert.rejects(start(), { code: EmulatorStateErrorCode.UNTRUSTED_FILE });
+    assert.equal(readFileSync(stateFile, 'utf8'), whole, 'not reset');
+    assert.equal(statSync(stateFile).mode & 0o777, 0o646, 'nor changed');
+  });
+
   it('fails to start when the state file cannot be written', async () => {
     const stateFile = join(dir, 'no-such-dir', 'state.json');
     await assert.rejects(startZohoEmulator({ stateFile }), {
@@ -1076,9 +1142,11 @@ describe('lifecycle', () => {
       child.once('exit', () => reject(new Error(`the CLI exited early: ${output}`)));
     });
     assert.ok(!output.includes(EMULATOR_CLIENT.clientSecret));
-    const answer = await fetch(`${url}/__emulator/counters`);
+    const answer = await fetch(`${url}/__emulator/counters`, { headers: TEST_API_HEADERS });
     assert.deepEqual(await answer.json(), {});
-    const { code } = (await (await fetch(`${url}/__emulator/grant-codes`, { method: 'POST' })).json()) as {
+    const { code } = (await (
+      await fetch(`${url}/__emulator/grant-codes`, { method: 'POST', headers: TEST_API_HEADERS })
+    ).json()) as {
       code: string;
     };
     const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...credentials };

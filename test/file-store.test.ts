@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   existsSync,
   readdirSync,
@@ -273,6 +274,56 @@ describe('FileStore integrity', () => {
     assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
     const leftovers = readdirSync(dir).filter((name) => name.includes('.tmp-'));
     assert.deepEqual(leftovers, []);
+  });
+});
+
+describe('FileStore and other local users', () => {
+  /** Another local user's uid: the test runs as root in CI, so `nobody` stands for the attacker. */
+  const OTHER_UID = 65_534;
+  const unix = process.geteuid !== undefined;
+
+  it('refuses a token file another user planted or may write, replaces nothing, and reads it once fixed', async (t) => {
+    if (!unix) return t.skip('no Unix owners');
+    const path = newFile();
+    // The victim's store, written once; then the file changes hands, as if another user planted it.
+    const victim = new FileStore({ path });
+    await victim.saveToken(token(1));
+    await victim.close();
+    const bytes = readFileSync(path);
+    chownSync(path, OTHER_UID, OTHER_UID);
+    await assert.rejects(usersIn(path), (error: unknown) => {
+      assert.ok(isCode('UNTRUSTED_FILE', path)(error));
+      assert.match((error as Error).message, /owned by uid 65534.*chown/);
+      return true;
+    });
+    const writer = new FileStore({ path });
+    await assert.rejects(writer.saveToken(token(2)), isCode('UNTRUSTED_FILE', path));
+    await writer.close();
+    assert.deepEqual(readFileSync(path), bytes, 'nothing was written over it');
+
+    chownSync(path, process.geteuid?.() ?? 0, process.getegid?.() ?? 0);
+    chmodSync(path, 0o620);
+    await assert.rejects(usersIn(path), (error: unknown) => {
+      assert.ok(isCode('UNTRUSTED_FILE', path)(error));
+      assert.match((error as Error).message, /mode 0620.*chmod 600/);
+      return true;
+    });
+    chmodSync(path, 0o600);
+    assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+  });
+
+  it('refuses a journal another user planted beside a good file', async (t) => {
+    if (!unix) return t.skip('no Unix owners');
+    const path = newFile();
+    const store = new FileStore({ path });
+    await store.saveToken(token(1));
+    await store.saveToken(token(2));
+    // A second save appends to the journal; the store is left open so the journal is not compacted away.
+    assert.ok(existsSync(`${path}.journal`));
+    chownSync(`${path}.journal`, OTHER_UID, OTHER_UID);
+    await assert.rejects(usersIn(path), isCode('UNTRUSTED_FILE', `${path}.journal`));
+    chownSync(`${path}.journal`, process.geteuid?.() ?? 0, process.getegid?.() ?? 0);
+    await store.close();
   });
 });
 

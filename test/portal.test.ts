@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import {
   TokenStoreError,
   TokenStoreErrorCode,
 } from 'zoho-token-store';
-import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { EMULATOR_CLIENT, startZohoEmulator, TEST_API_HEADERS, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { parseCookies, setCookie } from '../examples/portal/cookies.js';
 import { describeError, PortalError } from '../examples/portal/friendly-errors.js';
 import { escapeHtml, html } from '../examples/portal/html.js';
@@ -82,6 +82,24 @@ describe('sessions and sign-in state', () => {
     assert.equal(parseCookies('a=1; b=2; a=3; junk').get('a'), '1');
   });
 
+  it('over https, names its cookies __Host- so no other site or plain-http answer can set them', () => {
+    const secure = new Sessions(new SignedValues(key), { secure: true, now: () => now });
+    const cookie = secure.start('ana.lopez@zylker.com', '4821736455');
+    assert.match(
+      cookie,
+      /^__Host-portal_session=[\w-]+\.[\w-]+; Path=\/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure$/,
+    );
+    assert.doesNotMatch(cookie, /Domain=/i);
+    assert.equal(secure.read(cookieOf(cookie))?.email, 'ana.lopez@zylker.com');
+    // The same signed value without the prefix: a cookie a sibling subdomain or an http answer could toss in.
+    assert.equal(secure.read(cookieOf(cookie).replace('__Host-', '')), null);
+    assert.match(secure.end(), /^__Host-portal_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax; Secure$/);
+    const { state, cookie: stateCookie } = secure.beginSignIn();
+    assert.match(stateCookie, /^__Host-portal_oauth_state=/);
+    assert.ok(secure.stateMatches(cookieOf(stateCookie), state));
+    assert.match(secure.endSignIn(), /^__Host-portal_oauth_state=; /);
+  });
+
   it('reads back a session, with a CSRF token bound to it, until it is too old', () => {
     const header = cookieOf(sessions.start('ana.lopez@zylker.com', '4821736455'));
     const session = sessions.read(header);
@@ -125,13 +143,43 @@ describe('session key', () => {
     assert.equal(first.length, 32);
   });
 
-  it('takes SESSION_SECRET instead, refusing a short one, and refuses a damaged key file', () => {
+  it('takes SESSION_SECRET instead, refusing a short or guessable one, and refuses a damaged key file', () => {
     const file = join(dir, 'bad.key');
-    assert.deepEqual(loadSessionKey({ secret: 'x'.repeat(40), file }), Buffer.from('x'.repeat(40)));
-    assert.throws(() => loadSessionKey({ secret: 'short', file }), /SESSION_SECRET must be at least 32/);
+    const secret = randomBytes(32).toString('base64url');
+    assert.equal(secret.length, 43);
+    assert.deepEqual(loadSessionKey({ secret, file }), Buffer.from(secret));
+    const hex = randomBytes(32).toString('hex');
+    assert.deepEqual(loadSessionKey({ secret: hex, file }), Buffer.from(hex));
+    const weak = [
+      'short',
+      randomBytes(24).toString('base64url'),
+      'x'.repeat(64),
+      'ab'.repeat(32),
+      '0123456789'.repeat(5),
+    ];
+    for (const value of weak) {
+      assert.throws(() => loadSessionKey({ secret: value, file }), /SESSION_SECRET must be .*openssl rand -base64 32/);
+      assert.throws(() => portalConfigFromEnv({ SESSION_SECRET: value }), /SESSION_SECRET must be/);
+    }
     writeFileSync(file, 'not a key\n');
     assert.throws(() => loadSessionKey({ file }), /holds no session key/);
     assert.equal(sessionKeyPath('postgres://db/x'), 'portal-session.key');
+  });
+});
+
+describe('session key from another user', () => {
+  it('is refused when another user owns the key file or may write it, and left as it is', (t) => {
+    if (process.geteuid === undefined) return t.skip('no Unix owners');
+    mkdirSync(join(dir, 'planted'));
+    const file = join(dir, 'planted', 'portal-session.key');
+    // Planted by another local user (`nobody`; the tests run as root in CI): whoever wrote it can forge sessions.
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    chownSync(file, 65_534, 65_534);
+    assert.throws(() => loadSessionKey({ file }), /owned by uid 65534.*chown/);
+    chownSync(file, process.geteuid(), process.getegid?.() ?? 0);
+    chmodSync(file, 0o622);
+    assert.throws(() => loadSessionKey({ file }), /mode 0622.*chmod 600/);
+    assert.equal(statSync(file).mode & 0o777, 0o622, 'left as it is');
   });
 });
 
@@ -156,6 +204,7 @@ describe('configuration', () => {
       kind: 'emulator',
       url: null,
       port: 3001,
+      testApi: false,
       client: { clientId: EMULATOR_CLIENT.clientId, clientSecret: EMULATOR_CLIENT.clientSecret },
     });
     const emulatorPort = (env: Record<string, string>) => (portalConfigFromEnv(env).zoho as { port: number }).port;
@@ -210,7 +259,7 @@ describe('data center of the callback', () => {
   });
 
   it('with the emulator, sends the secret to that emulator only', async () => {
-    const target = { kind: 'emulator', url: 'http://127.0.0.1:8085', port: 0, client } as const;
+    const target = { kind: 'emulator', url: 'http://127.0.0.1:8085', port: 0, testApi: false, client } as const;
     const zoho = await connectZoho(target, 'http://localhost:3000/oauth/callback');
     const ok = zoho.environmentOfRedirect(query({ 'accounts-server': 'http://127.0.0.1:8085', location: 'us' }));
     assert.equal(ok.accountsUrl, 'http://127.0.0.1:8085');
@@ -296,6 +345,7 @@ describe('the portal over HTTP', () => {
     const dashboard = await browser.get('/dashboard');
     assert.equal(dashboard.status, 200);
     assert.match(dashboard.body, /<table id="leads">/);
+    assert.match(dashboard.body, /<footer>.*tokens in sqlite .*http\.db<\/footer>/, 'an admin sees the store');
     assert.match(dashboard.headers.get('server-timing') ?? '', /^token;dur=\d+\.\d+, crm;dur=\d+\.\d+$/);
     const accessToken = stored?.getAccessToken() as string;
     assert.ok(!dashboard.body.includes(accessToken), 'the access token is masked');
@@ -528,6 +578,20 @@ describe('who may use the admin page', () => {
         log: () => undefined,
       },
     );
+    // A client of its own at an accounts server given by URL is no demo: nothing public guards it.
+    const ownClient = await startPortal(
+      portalConfigFromEnv({
+        ...common,
+        ZOHO_CLIENT_ID: '1000.A',
+        ZOHO_CLIENT_SECRET: 'b',
+        ZOHO_ACCOUNTS_URL: emulator.url,
+        PORTAL_URL: 'https://portal.example',
+      }),
+      { log: () => undefined },
+    );
+    const demo = await startPortal(portalConfigFromEnv({ ...common, ZOHO_ACCOUNTS_URL: emulator.url }), {
+      log: () => undefined,
+    });
     try {
       const browser = new PortalClient(listed.url);
       await browser.signIn();
@@ -540,9 +604,17 @@ describe('who may use the admin page', () => {
       assert.equal((await listed.context.store.getTokens()).length, 1, 'nothing was deleted');
       assert.ok(listed.context.isAdmin('boss@zylker.com'));
       assert.ok(!real.context.isAdmin('boss@zylker.com'));
+      assert.ok(!ownClient.context.isAdmin('ana.lopez@zylker.com'), 'no admins unless listed');
+      assert.match(ownClient.context.sessions.start('ana.lopez@zylker.com', '1'), /^__Host-portal_session=/);
+      assert.ok(demo.context.isAdmin('ana.lopez@zylker.com'), 'the demo, on the emulator client, lets everyone in');
+      // (c) The footer names the store to admins only.
+      assert.doesNotMatch(dashboard.body, /tokens in|memory/, 'not to a student');
+      assert.doesNotMatch((await new PortalClient(listed.url).get('/')).body, /tokens in|memory/, 'nor to a visitor');
     } finally {
       await listed.close();
       await real.close();
+      await ownClient.close();
+      await demo.close();
       await emulator.close();
     }
   });
@@ -585,8 +657,9 @@ describe('the portal on its in-process emulator', () => {
 
     // Same ports, as with the defaults: the stored token names the emulator as its API domain.
     const ports = { PORT: new URL(first.url).port, EMULATOR_PORT: new URL(emulatorUrl).port };
-    const counters = async () => (await fetch(`${emulatorUrl}/__emulator/counters`)).json();
-    const again = await spawnPortal({ ...unset, ...ports }, cwd);
+    const counters = async () =>
+      (await fetch(`${emulatorUrl}/__emulator/counters`, { headers: TEST_API_HEADERS })).json();
+    const again = await spawnPortal({ ...unset, ...ports, EMULATOR_TEST_API: '1' }, cwd);
     try {
       const dashboard = await browser.get('/dashboard');
       assert.equal(dashboard.status, 200, dashboard.body.slice(0, 300));
@@ -644,6 +717,31 @@ describe('the portal on a PostgreSQL store', () => {
   });
 });
 
+describe('the test API of the portal’s in-process emulator', () => {
+  it('is off unless EMULATOR_TEST_API=1: no page can move its clock or inject a fault', async () => {
+    const advance = async (env: Record<string, string>) => {
+      const portal = await startPortal(
+        portalConfigFromEnv({
+          PORT: '0',
+          EMULATOR_PORT: '0',
+          TOKEN_STORE_URL: `sqlite:${join(mkdtempSync(join(dir, 'test-api-')), 'zohooauth.db')}`,
+          SESSION_SECRET: randomBytes(32).toString('hex'),
+          ...env,
+        }),
+        { log: () => undefined },
+      );
+      try {
+        const url = `${portal.context.zoho.environment.accountsUrl}/__emulator/clock/advance?ms=86400000`;
+        return (await fetch(url, { method: 'POST', headers: TEST_API_HEADERS })).status;
+      } finally {
+        await portal.close();
+      }
+    };
+    assert.equal(await advance({}), 404);
+    assert.equal(await advance({ EMULATOR_TEST_API: '1' }), 200);
+  });
+});
+
 describe('the portal when its store is down', () => {
   it('shows a friendly 503, never a stack, and keeps running', async () => {
     const emulator = await startZohoEmulator({ autoApprove: true });
@@ -664,6 +762,12 @@ describe('the portal when its store is down', () => {
         /^portal_session=([^;]+)/.exec(portal.context.sessions.start('ana.lopez@zylker.com', '4821736455')) ?? [];
       browser.cookies.set('portal_session', session as string);
       assertFriendly(await browser.get('/dashboard'), 503, /Sign-ins are unavailable/);
+      assert.doesNotMatch((await new PortalClient(portal.url).get('/')).body, /127\.0\.0\.1:9|postgres/);
+      // Sign-out cannot revoke or delete the token now, but this browser is signed out all the same.
+      const csrf = portal.context.sessions.read(`portal_session=${session}`)?.csrfToken as string;
+      assertFriendly(await browser.post('/logout', { csrf }), 503, /Sign-ins are unavailable/);
+      assert.ok(!browser.cookies.has('portal_session'), 'the session cookie is cleared');
+      browser.cookies.set('portal_session', session as string);
       const callback = location(await browser.get(location(await browser.get('/login'))));
       assertFriendly(await browser.get(callback), 503, /Sign-ins are unavailable/);
       assert.equal((await browser.get('/')).status, 303);

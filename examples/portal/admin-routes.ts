@@ -50,7 +50,8 @@ export const admin: Route = async (portal, request) => {
   rows.sort((a, b) => (a.token.userName ?? '').localeCompare(b.token.userName ?? ''));
   const notice = request.url.searchParams.get('done');
   const text = notice !== null && Object.hasOwn(NOTICES, notice) ? (NOTICES[notice] as string) : null;
-  const page = adminPage({ footer: portal.footer }, viewerOf(portal, allowed.session), rows, tracked, text);
+  const viewer = viewerOf(portal, allowed.session);
+  const page = adminPage({ footer: portal.footer(viewer) }, viewer, rows, tracked, text);
   return htmlReply(200, page);
 };
 

@@ -36,7 +36,7 @@ export const dashboard: Route = async (portal, request) => {
     });
     const crmMs = performance.now() - started - tokenMs;
     const token = summarizeToken(await manager.getToken());
-    return htmlReply(200, dashboardPage({ footer: portal.footer }, viewer, answer?.data ?? [], token), {
+    return htmlReply(200, dashboardPage({ footer: portal.footer(viewer) }, viewer, answer?.data ?? [], token), {
       'server-timing': `token;dur=${tokenMs.toFixed(3)}, crm;dur=${crmMs.toFixed(3)}`,
     });
   } catch (error) {

@@ -76,5 +76,5 @@ export function pageReply(
 ): Reply {
   const viewer = request.session && viewerOf(portal, request.session);
   const next = viewer ? { href: '/dashboard', label: 'Back to the dashboard' } : { href: '/', label: 'Go to sign-in' };
-  return htmlReply(status, errorPage({ viewer, footer: portal.footer }, title, message, next));
+  return htmlReply(status, errorPage({ viewer, footer: portal.footer(viewer) }, title, message, next));
 }

@@ -45,7 +45,7 @@ export interface LayoutOptions {
   title: string;
   /** The signed-in user; null on the sign-in and public error pages. */
   viewer: Viewer | null;
-  /** The footer: which Zoho and which store the portal runs on. */
+  /** The footer: which Zoho the portal runs on (and, for admins, which store). */
   footer: string;
 }
 

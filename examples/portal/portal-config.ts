@@ -1,5 +1,6 @@
 import { DATA_CENTERS, type DataCenterCode, DEFAULT_STORE_URL } from 'zoho-token-store';
 import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
+import { checkSessionSecret } from './session-key.js';
 
 /** The OAuth client the portal signs users in with. */
 export interface PortalClient {
@@ -9,8 +10,11 @@ export interface PortalClient {
 
 /** Which Zoho the portal talks to. */
 export type ZohoTarget =
-  /** The emulator: started in this process when `url` is null, else one running at `url`. */
-  | { kind: 'emulator'; url: string | null; port: number; client: PortalClient }
+  /**
+   * The emulator: started in this process when `url` is null, else one running at `url`. `testApi`:
+   * the in-process one serves its test API (`EMULATOR_TEST_API=1`), off by default.
+   */
+  | { kind: 'emulator'; url: string | null; port: number; testApi: boolean; client: PortalClient }
   /** Zoho itself, in a data center; a user of another data center is sent back with theirs. */
   | { kind: 'zoho'; dataCenter: DataCenterCode; client: PortalClient };
 
@@ -59,6 +63,8 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
   const publicUrl = value('PORTAL_URL') ?? (redirectUrl === null ? null : new URL(redirectUrl).origin);
 
   const portalPort = port(value('PORT') ?? '3000', 'PORT');
+  const sessionSecret = value('SESSION_SECRET');
+  if (sessionSecret !== undefined) checkSessionSecret(sessionSecret);
 
   let zoho: ZohoTarget;
   if (client && accountsUrl === undefined) {
@@ -74,6 +80,8 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
         value('EMULATOR_PORT') ?? String(portalPort === 0 || portalPort === 65_535 ? 0 : portalPort + 1),
         'EMULATOR_PORT',
       ),
+      // Its clock and faults are for tests that drive the portal, never for a portal left running.
+      testApi: value('EMULATOR_TEST_API') === '1',
       client: client ?? emulatorClient,
     };
   }
@@ -83,7 +91,7 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
     publicUrl: publicUrl === null ? null : new URL(absoluteUrl(publicUrl, 'PORTAL_URL')).origin,
     redirectUrl,
     storeUrl: value('TOKEN_STORE_URL') ?? DEFAULT_STORE_URL,
-    sessionSecret: value('SESSION_SECRET'),
+    sessionSecret,
     admins:
       value('PORTAL_ADMINS')
         ?.split(',')

@@ -11,8 +11,8 @@ export interface PortalContext {
   tokens: UserTokens;
   zoho: ZohoConnection;
   store: TokenStore<TokenLike>;
-  /** Shown at the foot of every page: which Zoho, which store. */
-  footer: string;
+  /** Shown at the foot of every page: which Zoho, and to admins only, which store (its host is no one else's business). */
+  footer(viewer: Viewer | null): string;
   /** The OAuth redirect path, from the redirect URL. */
   callbackPath: string;
   /** Who may use the admin page. */
@@ -40,7 +40,8 @@ export type Route = (portal: PortalContext, request: PortalRequest) => Promise<R
  *
  * @example
  * ```ts
- * layout({ title: 'Dashboard', viewer: viewerOf(portal, session), footer: portal.footer }, content);
+ * const viewer = viewerOf(portal, session);
+ * layout({ title: 'Dashboard', viewer, footer: portal.footer(viewer) }, content);
  * ```
  */
 export function viewerOf(portal: PortalContext, session: Session): Viewer {

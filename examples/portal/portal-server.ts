@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openStore, type TokenLike } from 'zoho-token-store';
+import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
 import { adminDelete, adminRevoke, admin as adminRoute } from './admin-routes.js';
 import { dashboard } from './dashboard-route.js';
 import { errorReply, notFoundReply } from './error-replies.js';
@@ -60,14 +61,15 @@ export async function startPortal(config: PortalConfig, options: PortalOptions =
     });
     const label = storeLabel(config.storeUrl);
     cleanup.unshift(() => zoho.close());
-    // Without a list, the emulator demo lets everyone in; against real Zoho, nobody until one is set.
-    const admins = config.admins ?? (zoho.isEmulator ? null : []);
+    // Without a list, nobody is an admin, except in the demo: the emulator with its own public client,
+    // where nothing real is at stake.
+    const admins = config.admins ?? (isDemo(config) ? null : []);
     const context: PortalContext = {
       sessions: new Sessions(new SignedValues(sessionKey), { secure: url.startsWith('https:') }),
       tokens: new UserTokens(store, zoho, log),
       zoho,
       store,
-      footer: `${zoho.label} · tokens in ${label}`,
+      footer: (viewer) => (viewer?.isAdmin ? `${zoho.label} · tokens in ${label}` : zoho.label),
       callbackPath: new URL(redirectUri).pathname,
       isAdmin: (email) => admins === null || admins.includes(email.toLowerCase()),
       log,
@@ -94,6 +96,16 @@ export async function startPortal(config: PortalConfig, options: PortalOptions =
     for (const step of cleanup) await step();
     throw error;
   }
+}
+
+/** The emulator on its default client, whose secret is public: a client of one's own is never a demo. */
+function isDemo(config: PortalConfig): boolean {
+  const { zoho } = config;
+  return (
+    zoho.kind === 'emulator' &&
+    zoho.client.clientId === EMULATOR_CLIENT.clientId &&
+    zoho.client.clientSecret === EMULATOR_CLIENT.clientSecret
+  );
 }
 
 /** Request targets are paths; this base only makes them URLs (routes use the path and query). */

@@ -24,7 +24,10 @@ export interface Session {
 
 /** Options of {@link Sessions}. */
 export interface SessionOptions {
-  /** Mark cookies `Secure` (the portal is served over https). */
+  /**
+   * The portal is served over https: cookies are `Secure` and named `__Host-…`, which browsers accept
+   * only from this origin over https, with `Path=/` and no `Domain`, so no sibling site can set them.
+   */
   secure: boolean;
   /** The clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
@@ -46,27 +49,32 @@ export class Sessions {
   readonly #signer: SignedValues;
   readonly #secure: boolean;
   readonly #now: () => number;
+  readonly #sessionCookie: string;
+  readonly #stateCookie: string;
 
   constructor(signer: SignedValues, options: SessionOptions) {
     this.#signer = signer;
     this.#secure = options.secure;
     this.#now = options.now ?? Date.now;
+    const prefix = options.secure ? '__Host-' : '';
+    this.#sessionCookie = `${prefix}${SESSION_COOKIE}`;
+    this.#stateCookie = `${prefix}${STATE_COOKIE}`;
   }
 
   /** The `Set-Cookie` value that signs this user in, with the stored token `tokenId`. */
   start(email: string, tokenId: string): string {
     const value = this.#signer.sign(SESSION_COOKIE, { email, tokenId, issuedAt: this.#now() });
-    return this.#cookie(SESSION_COOKIE, value, SESSION_MAX_AGE_MS);
+    return this.#cookie(this.#sessionCookie, value, SESSION_MAX_AGE_MS);
   }
 
   /** The `Set-Cookie` value that signs the browser out. */
   end(): string {
-    return this.#cookie(SESSION_COOKIE, '', 0);
+    return this.#cookie(this.#sessionCookie, '', 0);
   }
 
   /** The session of a `Cookie` header, or null when there is none or it is forged, edited or too old. */
   read(cookieHeader: string | undefined): Session | null {
-    const value = parseCookies(cookieHeader).get(SESSION_COOKIE);
+    const value = parseCookies(cookieHeader).get(this.#sessionCookie);
     if (!value) return null;
     const payload = this.#signer.verify(SESSION_COOKIE, value) as {
       email?: unknown;
@@ -89,12 +97,12 @@ export class Sessions {
   beginSignIn(): { state: string; cookie: string } {
     const state = randomBytes(24).toString('base64url');
     const value = this.#signer.sign(STATE_COOKIE, { state, expiresAt: this.#now() + STATE_MAX_AGE_MS });
-    return { state, cookie: this.#cookie(STATE_COOKIE, value, STATE_MAX_AGE_MS) };
+    return { state, cookie: this.#cookie(this.#stateCookie, value, STATE_MAX_AGE_MS) };
   }
 
   /** Whether the `state` Zoho sent back is the one this browser's sign-in began with, in time. */
   stateMatches(cookieHeader: string | undefined, state: string | null): boolean {
-    const value = parseCookies(cookieHeader).get(STATE_COOKIE);
+    const value = parseCookies(cookieHeader).get(this.#stateCookie);
     if (!value || !state) return false;
     const payload = this.#signer.verify(STATE_COOKIE, value) as { state?: unknown; expiresAt?: unknown } | null;
     if (typeof payload?.state !== 'string' || typeof payload.expiresAt !== 'number') return false;
@@ -103,7 +111,7 @@ export class Sessions {
 
   /** The `Set-Cookie` value that ends a sign-in attempt: a state works once. */
   endSignIn(): string {
-    return this.#cookie(STATE_COOKIE, '', 0);
+    return this.#cookie(this.#stateCookie, '', 0);
   }
 
   #cookie(name: string, value: string, maxAgeMs: number): string {

@@ -46,7 +46,7 @@ export const home: Route = async (portal, request) => {
   if (request.session) return redirect('/dashboard');
   const notice = request.url.searchParams.get('notice');
   const text = notice !== null && Object.hasOwn(NOTICES, notice) ? (NOTICES[notice] as string) : null;
-  return htmlReply(200, signInPage({ footer: portal.footer }, text, portal.zoho.isEmulator));
+  return htmlReply(200, signInPage({ footer: portal.footer(null) }, text, portal.zoho.isEmulator));
 };
 
 /**
@@ -101,7 +101,8 @@ export const finishSignIn: Route = async (portal, request) => {
 };
 
 /**
- * `POST /logout`: revokes the user's token at Zoho, deletes it, and ends the session.
+ * `POST /logout`: revokes the user's token at Zoho, deletes it, and ends the session. The session
+ * ends in this browser even when the revoke or the store fails: the error page says what went wrong.
  *
  * @example
  * ```ts
@@ -113,6 +114,10 @@ export const signOut: Route = async (portal, request) => {
   if (!session) return redirect('/');
   if (!portal.sessions.csrfMatches(session, (await request.form()).get('csrf')))
     return formExpiredReply(portal, request);
-  await portal.tokens.signOut(session);
+  try {
+    await portal.tokens.signOut(session);
+  } catch (error) {
+    return withCookies(errorReply(portal, { ...request, session: null }, error), [portal.sessions.end()]);
+  }
   return redirect('/?notice=signed-out', [portal.sessions.end()]);
 };

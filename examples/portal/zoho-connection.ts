@@ -98,7 +98,11 @@ export async function connectZoho(
   const stateFile = target.url === null ? (options.emulatorStateFile ?? null) : null;
   const emulator =
     target.url === null
-      ? await startZohoEmulator({ port: target.port, ...(stateFile === null ? {} : { stateFile }) })
+      ? await startZohoEmulator({
+          port: target.port,
+          testApi: target.testApi,
+          ...(stateFile === null ? {} : { stateFile }),
+        })
       : null;
   const url = emulator?.url ?? (target.url as string);
   const environment = customEnvironment({ accountsUrl: url, apiBaseUrl: url, name: 'Zoho emulator' });

@@ -19,6 +19,12 @@ export interface ZohoEmulatorOptions {
   port?: number;
   /** `/oauth/v2/auth` redirects at once, as if the user approved. Default false. */
   autoApprove?: boolean;
+  /**
+   * Serve the test API (`/__emulator/…`: counters, clock, faults, grant codes) to other processes.
+   * It answers only requests with `X-Zoho-Emulator: 1` and a JSON content type, sent to its own
+   * loopback host and port. Default true; turn it off where the emulator outlives a test run.
+   */
+  testApi?: boolean;
   /** HTTP status of the throttled "Access Denied" body: 200 per Zoho staff, 400 elsewhere. Default 200. */
   accessDeniedStatus?: 200 | 400;
   /** HTTP status of `{"error":"invalid_redirect_uri"}` (unconfirmed). Default 200. */
@@ -41,7 +47,8 @@ export interface ZohoEmulatorOptions {
    * A JSON file that keeps the emulator's state across restarts, as Zoho keeps its own: unused grant
    * codes, refresh tokens (client, user, scopes), live access tokens and their expiry, the rate-limit
    * windows, the leads and the clock. Revoked tokens and used codes stay refused. Read on start when it
-   * exists (content it did not write → `EmulatorStateError` `CORRUPT_STATE`, the file left as it is);
+   * exists (content it did not write → `EmulatorStateError` `CORRUPT_STATE`; a file another user owns
+   * or that group or others may write → `UNTRUSTED_FILE`; either way the file is left as it is);
    * written at start, within 100 ms of each change and on `close()`, atomically (a 0600 temporary file
    * renamed over it). Counters and faults are not kept. It holds live tokens: keep it private, and give
    * each running emulator its own.
@@ -73,6 +80,7 @@ export interface RegisteredClient extends EmulatorClient {
 export interface ResolvedOptions {
   port: number;
   autoApprove: boolean;
+  testApi: boolean;
   accessDeniedStatus: 200 | 400;
   invalidRedirectUriStatus: 200 | 400;
   maxActiveAccessTokens: number;
@@ -88,6 +96,7 @@ export function resolveOptions(options: ZohoEmulatorOptions = {}): ResolvedOptio
   const resolved: ResolvedOptions = {
     port: options.port ?? 0,
     autoApprove: options.autoApprove ?? false,
+    testApi: options.testApi ?? true,
     accessDeniedStatus: options.accessDeniedStatus ?? 200,
     invalidRedirectUriStatus: options.invalidRedirectUriStatus ?? 200,
     maxActiveAccessTokens: options.maxActiveAccessTokens ?? 15,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { untrustedFileReason } from '../file-trust.js';
 import type { AccountsSnapshot } from './accounts-state.js';
 import type { CrmSnapshot } from './crm-directory.js';
 
@@ -7,6 +8,11 @@ import type { CrmSnapshot } from './crm-directory.js';
 export const EmulatorStateErrorCode = {
   /** The state file is not one the emulator wrote (not JSON, another version, a malformed entry). It was left as it is. */
   CORRUPT_STATE: 'CORRUPT_STATE',
+  /**
+   * The state file is owned by another user (root excepted) or group or others may write it: it
+   * could be theirs, so it was not read. It was left as it is.
+   */
+  UNTRUSTED_FILE: 'UNTRUSTED_FILE',
   /** The state file could not be read or written; `cause` holds the file system's error. */
   STATE_FILE_FAILURE: 'STATE_FILE_FAILURE',
 } as const;
@@ -119,13 +125,21 @@ function checkState(value: unknown): asserts value is SavedState {
 /**
  * Reads a state file; null when there is none yet.
  *
- * @throws EmulatorStateError `CORRUPT_STATE` for content the emulator did not write, `STATE_FILE_FAILURE`
- * when it cannot be read.
+ * @throws EmulatorStateError `CORRUPT_STATE` for content the emulator did not write, `UNTRUSTED_FILE` for
+ * a file another user owns or may write, `STATE_FILE_FAILURE` when it cannot be read.
  */
 export async function readStateFile(file: string): Promise<SavedState | null> {
   let text: string;
+  let untrusted: string | null;
   try {
-    text = await readFile(file, 'utf8');
+    // One descriptor: the owner checked is the owner of what is read.
+    const handle = await open(file, 'r');
+    try {
+      untrusted = untrustedFileReason(await handle.stat(), file);
+      text = untrusted === null ? await handle.readFile('utf8') : '';
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new EmulatorStateError(
@@ -133,6 +147,13 @@ export async function readStateFile(file: string): Promise<SavedState | null> {
       file,
       `cannot read the Zoho emulator state file ${file}`,
       { cause: error },
+    );
+  }
+  if (untrusted !== null) {
+    throw new EmulatorStateError(
+      EmulatorStateErrorCode.UNTRUSTED_FILE,
+      file,
+      `the Zoho emulator state file ${file} was not read: ${untrusted}`,
     );
   }
   const corrupt = (why: string) =>

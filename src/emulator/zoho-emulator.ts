@@ -198,7 +198,9 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
   /** The reply to a request, or null when a fault drops the connection. */
   async function answer(req: IncomingMessage): Promise<Reply | null> {
     const parsed = await parseRequest(req, url);
-    if (parsed.url.pathname.startsWith('/__emulator/')) return handleTestApi(emulator, parsed);
+    if (parsed.url.pathname.startsWith('/__emulator/')) {
+      return resolved.testApi ? handleTestApi(emulator, parsed) : json(404, { error: 'not_found' });
+    }
     const name = counterName(parsed);
     if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
     const fault = faults.take(parsed.url.pathname);

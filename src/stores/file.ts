@@ -16,6 +16,7 @@ import { chmod, copyFile, link, open, readdir, rename, unlink } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { untrustedFileReason } from '../file-trust.js';
 import type { LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordIndex } from '../store/record-index.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
@@ -459,6 +460,7 @@ class FileBackend implements RecordBackend {
     }
     try {
       const info = fstatSync(fd, { bigint: true });
+      this.#checkTrusted(info, this.#path);
       const { tokens, activity, checksum } = this.#decode(readFileSync(fd));
       this.#replaceIndex(tokens, activity);
       this.#checksum = checksum;
@@ -488,6 +490,7 @@ class FileBackend implements RecordBackend {
     let info: BigIntStats;
     try {
       info = fstatSync(fd, { bigint: true });
+      this.#checkTrusted(info, this.#journalPath);
       // Replaced since we looked: the file changed too (loaded below, with this descriptor closed).
       if (from === 0 || info.ino === this.#journal?.ino) {
         bytes = Buffer.allocUnsafe(Math.max(0, Number(info.size) - from));
@@ -917,6 +920,17 @@ class FileBackend implements RecordBackend {
     }
   }
 
+  /** Another user's file, or one others may write, could be theirs: its checksum proves nothing, so it is not read. */
+  #checkTrusted(info: BigIntStats, path: string): void {
+    const reason = untrustedFileReason(info, path);
+    if (reason !== null) {
+      throw new TokenStoreError(
+        TokenStoreErrorCode.UNTRUSTED_FILE,
+        `FileStore: the token file ${path} was not read: ${reason}. Nothing was replaced`,
+      );
+    }
+  }
+
   #corrupt(reason: string): TokenStoreError {
     return new TokenStoreError(
       TokenStoreErrorCode.CORRUPT_DATA,
@@ -998,6 +1012,10 @@ async function fsyncPath(path: string): Promise<void> {
  * `cp tokens.json.bak tokens.json`. The journal then names another base and is ignored, so the
  * changes since the previous compaction are lost: check the journal for them first.
  * `withRefreshLock` is a leased lock file per key.
+ *
+ * **Other users.** A snapshot or journal owned by another user (root excepted) or that group or
+ * others may write could have been planted, checksum and all: every call fails with `UNTRUSTED_FILE`
+ * naming it and the `chown`/`chmod` fix; nothing is read or replaced.
  *
  * @example
  * ```ts

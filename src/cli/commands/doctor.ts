@@ -1,5 +1,7 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { untrustedFileReason } from '../../file-trust.js';
 import { isTokenStoreError, type OpenedStore, type TokenLike, TokenStoreErrorCode } from '../../index.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
 import { CommandError, describeError, ExitCode, UsageError } from '../cli-errors.js';
@@ -39,9 +41,9 @@ export const doctorCommand = defineCommand({
   help: `Usage: zoho-tokens doctor [--store URL]
 
 Checks, one line each (✓ passed, ! warning, ✗ failed):
-  - for sqlite: and file: stores, that the file exists and only its owner can read it (0600),
-    the same of the files beside it that hold tokens too (-wal, -shm, .bak, .journal), and
-    that no one else can write in its folder (and so replace it);
+  - for sqlite: and file: stores, that the file exists, is yours (or root's) and only its owner
+    can read it (0600), the same of the files beside it that hold tokens too (-wal, -shm, .bak,
+    .journal), and that no one else owns or can write in its folder (and so replace it);
   - the store opens and answers (connectivity), and how many tokens it holds;
   - its schema is usable: a token is read back by its id;
   - when ZOHO_TOKEN_KEY is set, that it is a valid keyring and decrypts every stored token
@@ -97,15 +99,18 @@ Options:
  * file passes silently; a missing store file fails.
  */
 async function checkFile(file: string, what: string, line: Line, optional = false): Promise<boolean> {
-  let mode: number;
+  let info: Stats;
   try {
-    mode = (await stat(file)).mode & 0o777;
+    info = await stat(file);
   } catch {
     if (!optional) line('fail', `${what} ${file} does not exist (or cannot be read)`);
     return false;
   }
+  const mode = info.mode & 0o777;
   const octal = mode.toString(8).padStart(4, '0');
-  if ((mode & 0o077) === 0) line('ok', `${what} ${file} is readable by its owner only (${octal})`);
+  const untrusted = untrustedFileReason(info, file);
+  if (untrusted !== null) line('warn', `${what} ${file}: ${untrusted}`);
+  else if ((mode & 0o077) === 0) line('ok', `${what} ${file} is readable by its owner only (${octal})`);
   else line('warn', `${what} ${file} has mode ${octal}, so others can read tokens: run chmod 600 ${file}`);
   return true;
 }
@@ -115,7 +120,11 @@ async function checkFile(file: string, what: string, line: Line, optional = fals
  * no access to the file), unless the sticky bit keeps them to their own files, as in /tmp.
  */
 async function checkFolder(folder: string, line: Line): Promise<void> {
-  const mode = (await stat(folder)).mode & 0o7777;
+  const info = await stat(folder);
+  // Its owner only: who else may write in it is judged below, where the sticky bit counts.
+  const untrusted = untrustedFileReason({ uid: info.uid, mode: 0 }, folder);
+  if (untrusted !== null) line('warn', `folder ${folder}: ${untrusted}`);
+  const mode = info.mode & 0o7777;
   const octal = mode.toString(8).padStart(4, '0');
   if ((mode & 0o022) === 0 || (mode & 0o1000) !== 0)
     line('ok', `folder ${folder} lets no one else replace the store file (${octal})`);
