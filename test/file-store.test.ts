@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { isTokenStoreError, OAuthToken, TokenStoreErrorCode } from 'zoho-token-store';
+import { isTokenStoreError, OAuthToken, TokenStoreErrorCode, untrustedFileReason } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store/stores/file';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
 import { useBundledFixture } from './fixtures/file-bundle.js';
@@ -310,6 +310,14 @@ describe('FileStore and other local users', () => {
     });
     chmodSync(path, 0o600);
     assert.deepEqual(await usersIn(path), ['u1@zylker.com']);
+  });
+
+  it('trusts a root-owned file (no lesser user can plant one), never another user’s', () => {
+    const file = { mode: 0o100600 };
+    assert.equal(untrustedFileReason({ ...file, uid: 1000 }, 'f', 1000), null);
+    assert.equal(untrustedFileReason({ ...file, uid: 0 }, 'f', 1000), null);
+    assert.match(untrustedFileReason({ ...file, uid: 1001 }, 'f', 1000) ?? '', /owned by uid 1001.*chown 1000 f$/);
+    assert.match(untrustedFileReason({ uid: 0, mode: 0o100602 }, 'f', 1000) ?? '', /mode 0602.*chmod 600 f$/);
   });
 
   it('refuses a journal another user planted beside a good file', async (t) => {
