@@ -22,6 +22,7 @@ import {
   TokenStoreErrorCode,
 } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, TEST_API_HEADERS, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { generateKey } from 'zoho-token-store/stores/encrypted';
 import { parseCookies, setCookie } from '../examples/portal/cookies.js';
 import { describeError, PortalError } from '../examples/portal/friendly-errors.js';
 import { escapeHtml, html } from '../examples/portal/html.js';
@@ -561,6 +562,65 @@ describe('the portal over HTTP', () => {
     assert.match(answer, /^HTTP\/1\.1 404 /);
     assert.match(answer, /Page not found/);
     assert.equal((await new PortalClient(portal.url).get('/')).status, 200);
+  });
+});
+
+// Issue #13, item 1: started without ZOHO_TOKEN_KEY on an encrypted store, the portal sent the
+// ciphertext to Zoho as a refresh token, took the refusal for a revocation and deleted a valid token.
+describe('the portal on an encrypted store, started without its key', () => {
+  it('keeps every token, sends Zoho nothing, and works again once the key is back', async () => {
+    const emulator = await startZohoEmulator({ autoApprove: true });
+    const storeFile = join(mkdtempSync(join(dir, 'nokey-')), 'zohooauth.db');
+    const keys = generateKey('k1');
+    const env = { PORT: '0', ZOHO_ACCOUNTS_URL: emulator.url, TOKEN_STORE_URL: `sqlite:${storeFile}` };
+    const rows = () => {
+      const db = new Database(storeFile, { readonly: true });
+      try {
+        return db.prepare('SELECT * FROM oauthtoken ORDER BY id').all();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      const keyed = await startPortal(portalConfigFromEnv(env), { log: () => undefined, keys });
+      const browser = new PortalClient(keyed.url);
+      assert.equal(location(await browser.signIn()), '/dashboard');
+      await keyed.close();
+      const before = rows();
+      emulator.clock.advance(2 * 3_600_000); // the access token has expired: a keyless portal would refresh
+      const calls = { ...emulator.counters() };
+
+      const keyless = await startPortal(portalConfigFromEnv(env), { log: () => undefined });
+      try {
+        // The signed-in user comes back after the restart (the session key is kept beside the store).
+        const returning = new PortalClient(keyless.url);
+        for (const [name, value] of browser.cookies) returning.cookies.set(name, value);
+        for (const page of [await returning.get('/dashboard'), await returning.get('/admin')]) {
+          assertFriendly(page, 500, /cannot read its stored sign-ins/);
+        }
+        // A new sign-in of the same user is not saved over the encrypted token either.
+        assertFriendly(await new PortalClient(keyless.url).signIn(), 500, /cannot read its stored sign-ins/);
+      } finally {
+        await keyless.close();
+      }
+      assert.deepEqual(rows(), before, 'no token was deleted or overwritten');
+      const after = emulator.counters();
+      assert.equal(after.refresh ?? 0, calls.refresh ?? 0, 'no ciphertext was sent to Zoho as a refresh token');
+      assert.equal(after.revoke ?? 0, calls.revoke ?? 0);
+
+      const back = await startPortal(portalConfigFromEnv(env), { log: () => undefined, keys });
+      try {
+        const returning = new PortalClient(back.url);
+        for (const [name, value] of browser.cookies) returning.cookies.set(name, value);
+        const page = await returning.get('/dashboard');
+        assert.equal(page.status, 200, 'the first sign-in still works with the key');
+        assert.match(page.body, /<table id="leads">/);
+      } finally {
+        await back.close();
+      }
+    } finally {
+      await emulator.close();
+    }
   });
 });
 

@@ -65,6 +65,16 @@ const SIGN_IN_AGAIN: ReadonlySet<string> = new Set([
   TokenManagerErrorCode.CANNOT_REFRESH,
 ]);
 
+/** Store errors about stored data this portal cannot use (a missing or wrong key, altered rows): kept, never retried as tokens. */
+const UNREADABLE: ReadonlySet<string> = new Set([
+  TokenStoreErrorCode.NO_KEY,
+  TokenStoreErrorCode.UNKNOWN_KEY,
+  TokenStoreErrorCode.WRONG_KEY,
+  TokenStoreErrorCode.NOT_ENCRYPTED,
+  TokenStoreErrorCode.CORRUPT_DATA,
+  TokenStoreErrorCode.UNTRUSTED_FILE,
+]);
+
 /** Store errors about the input (a NUL in a code from the query string, say): the request's fault, not the store's. */
 const REFUSED_INPUT: ReadonlySet<string> = new Set([TokenStoreErrorCode.INVALID_TOKEN, TokenStoreErrorCode.INVALID_ID]);
 
@@ -147,6 +157,13 @@ export function describeError(error: unknown): FriendlyError {
       status: 400,
       title: 'That request could not be used',
       message: 'It carried a value that no sign-in code or token can hold. Please start again.',
+    };
+  }
+  if (isTokenStoreError(error) && UNREADABLE.has(error.code)) {
+    return {
+      status: 500,
+      title: 'The portal cannot read its stored sign-ins',
+      message: 'They were kept as they are. Please tell the administrator (the encryption key or the token file).',
     };
   }
   if (isTokenStoreError(error)) {
