@@ -3,6 +3,7 @@
 // lock, activity and bulk save.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -25,7 +26,15 @@ import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
 import { ListStore } from '../examples/custom-stores/list-store.js';
 import { sixMethodStore } from './fixtures/six-method-store.js';
-import { POSTGRES_URL, serverAnswers } from './fixtures/test-stores.js';
+import {
+  dropTestStore,
+  freshOptions,
+  MYSQL_URL,
+  openTestStore,
+  POSTGRES_URL,
+  REDIS_URL,
+  serverAnswers,
+} from './fixtures/test-stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zts-encrypted-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -195,6 +204,85 @@ describe('EncryptedStore at rest', () => {
       await admin.end();
     }
   });
+});
+
+/** A TCP proxy in front of a real server that keeps every byte the client sends it. */
+async function recordingProxy(target: string): Promise<{ url: string; sent: () => Buffer; stop: () => Promise<void> }> {
+  const chunks: Buffer[] = [];
+  const sockets = new Set<net.Socket>();
+  const upstreamUrl = new URL(target);
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(upstreamUrl.port), '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    sent: () => Buffer.concat(chunks),
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+// Issue #13, item 4: a lookup that missed under every key was retried with the plain value, so
+// every sign-in's grant code and new refresh token reached the server (query text, logs, MONITOR).
+describe('EncryptedStore on the wire', () => {
+  for (const [kind, target] of [
+    ['postgres', POSTGRES_URL],
+    ['mysql', MYSQL_URL],
+    ['redis', REDIS_URL],
+  ] as const) {
+    it(`sends ${kind} no secret in any form it could use, through a whole sign-in and refresh`, async (context) => {
+      if (!(await serverAnswers(kind))) {
+        if (process.env.CI === 'true') throw new Error(`${kind} does not answer, and CI=true`);
+        context.skip(`${kind} not reachable`);
+        return;
+      }
+      const proxy = await recordingProxy(target);
+      const options = freshOptions(kind, dir);
+      const store = new EncryptedStore(await openTestStore(kind, { ...options, url: proxy.url }), {
+        keys: `${K2},${K1}`,
+      });
+      try {
+        const client = { clientId: '1000.ENCCLIENT', clientSecret: 'SECRETclientwire' };
+        // A sign-in: the grant is looked up (a miss under every key), exchanged, saved, read back.
+        assert.equal(await store.findToken(new OAuthToken({ ...client, grantToken: '1000.SECRETgrantwire' })), null);
+        const signedIn = new OAuthToken({
+          ...client,
+          userName: 'wire@zylker.com',
+          grantToken: '1000.SECRETgrantwire',
+          refreshToken: '1000.SECRETrefreshwire',
+          accessToken: '1000.SECRETaccesswire',
+        });
+        await store.saveToken(signedIn);
+        const byRefresh = await store.findToken(new OAuthToken({ ...client, refreshToken: '1000.SECRETrefreshwire' }));
+        assert.equal(byRefresh?.getAccessToken(), '1000.SECRETaccesswire');
+        // A refresh: a new access token saved, found again by the user.
+        await store.saveToken(new OAuthToken({ userName: 'wire@zylker.com', accessToken: '1000.SECRETaccesswire2' }));
+        const byUser = await store.findToken(new OAuthToken({ userName: 'wire@zylker.com' }));
+        assert.equal(byUser?.getAccessToken(), '1000.SECRETaccesswire2');
+        assert.equal(byUser?.getGrantToken(), '1000.SECRETgrantwire');
+      } finally {
+        await store.close();
+        await proxy.stop();
+        await dropTestStore(kind, options);
+      }
+      const sent = proxy.sent();
+      assert.ok(sent.length > 0, 'the proxy saw the traffic');
+      assert.ok(!sent.includes('SECRET'), `${kind} received a secret, or part of one, in plain text`);
+    });
+  }
 });
 
 describe('EncryptedStore keys', () => {
