@@ -38,9 +38,14 @@ export const TokenStoreErrorCode = {
   WRONG_KEY: 'WRONG_KEY',
   /**
    * An encrypted store holds a secret in plain text: written around the encryption, or before it
-   * was turned on. Read only in `EncryptedStore`'s `plaintextMigration` mode, until `rekey`.
+   * was turned on. Read only in `EncryptedStore`'s `migration` mode, until `rekey`.
    */
   NOT_ENCRYPTED: 'NOT_ENCRYPTED',
+  /**
+   * An encrypted store holds a row in the format of an earlier version (`enc:v1:`), whose values
+   * are not bound to their row. Read only in `EncryptedStore`'s `migration` mode, until `rekey`.
+   */
+  OLD_FORMAT: 'OLD_FORMAT',
   /** A store URL that `openStore` cannot open: an unknown scheme or a malformed URL. */
   INVALID_STORE_URL: 'INVALID_STORE_URL',
   /** The store cannot do this (for example, it does not track token activity). */

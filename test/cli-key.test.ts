@@ -47,7 +47,11 @@ for (const kind of await cliStoreKinds()) {
     it('migrates a plain store into an encrypted one; list and show read it back, masked', async () => {
       const [anaId] = await seed(plain.url, undefined, ana, ben);
       const env = { ZOHO_TOKEN_KEY: K1 };
-      const run = await cli(['migrate', '--from', plain.url, '--to', store.url], { env });
+      // A plain token is taken for one only when asked: it could have been written around the encryption.
+      const strict = await cli(['migrate', '--from', plain.url, '--to', store.url], { env });
+      assert.equal(strict.code, 1);
+      assert.match(strict.stderr, /plain text.*\(NOT_ENCRYPTED\)$/m);
+      const run = await cli(['migrate', '--migrate', '--from', plain.url, '--to', store.url], { env });
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /The target holds 2 tokens; every source id is among them/);
 

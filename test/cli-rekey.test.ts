@@ -58,7 +58,7 @@ for (const kind of await cliStoreKinds()) {
       assert.match(strict.stderr, /stored in plain text in an encrypted store.*\(NOT_ENCRYPTED\)$/m);
       assert.deepEqual(await rawSecrets(store.url), before, 'the refused run changed nothing');
 
-      const run = await cli(['rekey', '--plain', '--store', store.url], { env });
+      const run = await cli(['rekey', '--migrate', '--store', store.url], { env });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, '');
       assert.match(run.stdout, /^Re-encrypted all 3 tokens in .+ under key k2\.$/m);
@@ -111,7 +111,7 @@ for (const kind of await cliStoreKinds()) {
       await seed(store.url, undefined, ana);
       await seed(store.url, K1, ben);
       const before = await rawSecrets(store.url);
-      const run = await cli(['rekey', '--plain', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
+      const run = await cli(['rekey', '--migrate', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
       assert.equal(run.code, 1);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, /^zoho-tokens: .*key k1, which the keyring \(k2\) does not hold \(UNKNOWN_KEY\)$/m);

@@ -517,7 +517,7 @@ describe('EncryptedStore key rotation', () => {
     }
   });
 
-  it('reads and finds rows of format 1 (enc:v1:), and rekey moves them to the current format', async () => {
+  it('reads rows of format 1 (enc:v1:) only in migration mode, rekey moves them on, and none is taken later', async () => {
     // Written by the previous release under this key: each value sealed in its own column.
     const key = 'k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=';
     const path = newFile();
@@ -531,7 +531,12 @@ describe('EncryptedStore key rotation', () => {
     });
     await plain.saveToken(legacy);
     await plain.close();
-    const store = sqliteStore(path, key);
+    // Format 1 binds a value to its field, not its row: outside migration it is no token.
+    const strict = sqliteStore(path, key);
+    await assertCode(strict.findTokenById(legacy.getId() as string), TokenStoreErrorCode.OLD_FORMAT);
+    await assertCode(strict.verifyKey(), TokenStoreErrorCode.OLD_FORMAT);
+    await strict.close();
+    const store = new EncryptedStore(new SQLiteStore({ path }), { keys: key, migration: true });
     const byRefresh = await store.findToken(
       new OAuthToken({ clientId: '1000.ENCCLIENT', clientSecret: 'x', refreshToken: '1000.legacy-refresh' }),
     );
@@ -547,7 +552,52 @@ describe('EncryptedStore key rotation', () => {
     const found = await again.findToken(new OAuthToken({ userName: 'old@zylker.com' }));
     assert.equal(found?.getRefreshToken(), '1000.legacy-refresh');
     assert.equal(found?.getClientSecret(), 'legacy-client-secret');
+    // The attack: old format-1 values (from a backup) written into another user's row after the upgrade.
+    await again.saveToken(
+      new OAuthToken({ userName: 'bob@zylker.com', refreshToken: '1000.bob', accessToken: '1000.bob' }),
+    );
     await again.close();
+    const db = new Database(path);
+    db.prepare('UPDATE oauthtoken SET client_secret = ?, refresh_token = ?, access_token = ? WHERE user_name = ?').run(
+      legacy.getClientSecret(),
+      legacy.getRefreshToken(),
+      legacy.getAccessToken(),
+      'bob@zylker.com',
+    );
+    db.close();
+    const later = sqliteStore(path, key);
+    await assertCode(later.findToken(new OAuthToken({ userName: 'bob@zylker.com' })), TokenStoreErrorCode.OLD_FORMAT);
+    await assertCode(later.verifyKey(), TokenStoreErrorCode.OLD_FORMAT);
+    await later.close();
+  });
+
+  it('finds the row of the token’s user, not the row its stale id names, as every store does', async () => {
+    const store = new EncryptedStore(new MemoryStore(), { keys: K1 });
+    const ana = secretToken('ana@zylker.com');
+    const eve = secretToken('eve@zylker.com');
+    for (const token of [ana, eve]) await store.saveToken(token);
+    const asked = new OAuthToken({ userName: 'eve@zylker.com', id: ana.getId() });
+    assert.equal((await store.findToken(asked))?.getRefreshToken(), eve.getRefreshToken());
+    await store.saveToken(new OAuthToken({ userName: 'eve@zylker.com', id: ana.getId(), accessToken: '1000.eve2' }));
+    const rows = await store.getTokens();
+    const byUser = new Map(rows.map((t) => [t.getUserSignature()?.getName(), t]));
+    assert.equal(byUser.get('ana@zylker.com')?.getRefreshToken(), ana.getRefreshToken(), 'ana’s row untouched');
+    assert.equal(byUser.get('eve@zylker.com')?.getRefreshToken(), eve.getRefreshToken());
+    assert.equal(byUser.get('eve@zylker.com')?.getAccessToken(), '1000.eve2');
+  });
+
+  it('saveTokens: two tokens of one call with the same id and no user keep both their fields', async () => {
+    const store = new EncryptedStore(new MemoryStore(), { keys: K1 });
+    const first = new OAuthToken({ accessToken: '1000.a0', refreshToken: '1000.r0' });
+    await store.saveToken(first);
+    const id = first.getId() as string;
+    await store.saveTokens?.([
+      new OAuthToken({ id, refreshToken: '1000.r1' }),
+      new OAuthToken({ id, accessToken: '1000.a1' }),
+    ]);
+    const row = await store.findTokenById(id);
+    assert.equal(row?.getRefreshToken(), '1000.r1');
+    assert.equal(row?.getAccessToken(), '1000.a1');
   });
 
   it('wraps a plain store in migration mode: reads and finds its tokens, updates without duplicates, and rekey encrypts them', async () => {
@@ -571,7 +621,7 @@ describe('EncryptedStore key rotation', () => {
     assert.equal(await strict.findToken(lookup()), null, 'a plain value is not looked up outside migration mode');
     await strict.close();
 
-    const store = new EncryptedStore(new SQLiteStore({ path }), { keys: K1, plaintextMigration: true });
+    const store = new EncryptedStore(new SQLiteStore({ path }), { keys: K1, migration: true });
     assert.equal((await store.findToken(lookup()))?.getAccessToken(), a.getAccessToken());
     assert.equal((await store.findTokenById(b.getId() as string))?.getGrantToken(), '1000.SECRETgrantb');
     const update = lookup();

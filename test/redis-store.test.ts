@@ -82,13 +82,17 @@ describe('RedisStore at size', () => {
     ]) {
       await redis.sadd(`${old}idx:${column}:${value}`, '1234567890');
     }
+    await redis.set(`${old}idx:other-store:token:1`, 'not ours');
     const store = new RedisStore({ url: REDIS_URL, prefix: old });
     const byRefresh = await store.findToken(
       new OAuthToken({ clientId: '1000.CLIENT', clientSecret: 'x', refreshToken: '1000.oldrefresh' }),
     );
     assert.equal(byRefresh?.getAccessToken(), '1000.oldaccess');
     assert.equal((await store.findToken(new OAuthToken({ accessToken: '1000.oldaccess' })))?.getId(), '1234567890');
-    assert.deepEqual(await redis.keys(`${old}idx:*`), [], 'the raw-valued index sets are gone');
+    // The raw-valued index sets are gone; another store whose prefix begins with this one's keeps its keys.
+    assert.deepEqual(await redis.keys(`${old}idx:*`), [`${old}idx:other-store:token:1`]);
+    assert.equal(await redis.get(`${old}idx:other-store:token:1`), 'not ours');
+    await redis.del(`${old}idx:other-store:token:1`);
     await store.deleteTokens();
     await store.close();
   });

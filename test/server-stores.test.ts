@@ -359,14 +359,15 @@ for (const kind of KINDS) {
 describe('RedisStore refresh lock lease', { skip: !up.redis }, () => {
   it('is taken over once the lease of a holder that died has passed', async () => {
     const options = fresh.redis();
-    // A "dead" holder: set with a short lease and never released.
-    await admin.redis.set(`${options.prefix}lock:user-1`, 'dead-owner', 'PX', 300);
+    // A "dead" holder: set with a short lease and never released. Lock names are hashed.
+    const lockKey = `${options.prefix}lock:${createHash('sha256').update('user-1').digest('base64url')}`;
+    await admin.redis.set(lockKey, 'dead-owner', 'PX', 300);
     const store = new RedisStore({ ...options, lockTimeoutMs: 3000 });
     try {
       const started = Date.now();
       assert.equal(await store.withRefreshLock('user-1', async () => 'mine'), 'mine');
       assert.ok(Date.now() - started >= 200, 'acquired before the lease ran out');
-      assert.equal(await admin.redis.exists(`${options.prefix}lock:user-1`), 0, 'released after work');
+      assert.equal(await admin.redis.exists(lockKey), 0, 'released after work');
     } finally {
       await store.close();
     }

@@ -104,7 +104,7 @@ export function storeFileOf(url: string): string | null {
 export async function openCliStore(url: string, io: CliIo, access: StoreAccess = {}): Promise<OpenedStore> {
   try {
     const keys = keyringOf(io);
-    const store = await openStore(url, { keys, plaintextMigration: access.plaintextMigration === true });
+    const store = await openStore(url, { keys, migration: access.migration === true });
     if (keys === undefined && access.showSealed) (store as { passSealedValues?: () => unknown }).passSealedValues?.();
     return store;
   } catch (error) {
@@ -121,8 +121,8 @@ export interface StoreAccess {
    * `show`, `doctor`: they show them as "encrypted" and never use them).
    */
   showSealed?: boolean;
-  /** With a key, read secrets still in plain text (`rekey --plain`). */
-  plaintextMigration?: boolean;
+  /** With a key, read rows in plain text or in an older format (`rekey --migrate`, `migrate --migrate`). */
+  migration?: boolean;
 }
 
 /**

@@ -8,7 +8,7 @@ import { type ActivityTracking, hasActivityTracking } from '../store/token-activ
 import { assertToken } from '../store/token-arguments.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
-import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
+import { fillToken, recordOf, type TokenRecord, userNameOf } from '../token/token-record.js';
 import { ROW_BINDING, type SecretField, TokenCipher } from './token-cipher.js';
 
 export { generateKey } from './token-cipher.js';
@@ -30,12 +30,13 @@ export interface EncryptedStoreOptions {
    */
   keys?: string;
   /**
-   * Migration mode, for a store written before encryption was turned on: secrets stored in plain
-   * text are read as they are, and found by their plain values, until `rekey` encrypts them.
-   * Default false: a plain secret in an encrypted store fails with `NOT_ENCRYPTED`, so a value
-   * someone wrote around the encryption is never taken for a token.
+   * Migration mode, until `rekey` has moved every row to the current format: secrets stored in
+   * plain text (a store written before encryption was turned on) are read as they are and found
+   * by their plain values, and rows of format 1 (written by an earlier version) are read and
+   * found. Default false: such a row fails with `NOT_ENCRYPTED` or `OLD_FORMAT`, so a value
+   * someone wrote around the encryption, or copied from an old row, is never taken for a token.
    */
-  plaintextMigration?: boolean;
+  migration?: boolean;
 }
 
 /**
@@ -119,18 +120,20 @@ const ANY_CLIENT_SECRET = 'enc:v2:lookup';
  * column; the grant, refresh and access token columns hold keyed blind indexes (HMAC-SHA256), so
  * lookups by token value still work and no secret reaches the storage in any form it could use.
  * The id, user name, client id, redirect URL, expiry and API domain stay plain, so matching and
- * admin listings work, but are authenticated: a row whose plain fields were rewritten, or whose
- * sealed secrets were copied from another row, fails to open (`WRONG_KEY`), and an index that
- * does not match its row's secrets fails with `CORRUPT_DATA`. A value under a key id the keyring
+ * admin listings work; the id, user name, client id and API domain are authenticated: a row
+ * where one of them was rewritten, or whose sealed secrets were copied from another row, fails
+ * to open (`WRONG_KEY`), and an index that does not match its row's secrets fails with
+ * `CORRUPT_DATA`. (The redirect URL and expiry are not bound: rewritten, they cost at most a
+ * refresh or a refused exchange.) A value under a key id the keyring
  * lacks fails with `UNKNOWN_KEY`. Error messages name fields, token ids and key ids, never a
  * secret or a key. See docs/security.md for what this defends against, and what it does not.
  *
  * Every save reads the row first and rewrites all its secrets (the row is sealed as one), so two
  * processes saving different fields of one token at the same instant keep the later save whole.
- * Rows written by an earlier version (format 1, `enc:v1:`) are still read and found, and `rekey`
- * moves them to the current format. A secret stored in plain text fails with `NOT_ENCRYPTED`
- * unless `plaintextMigration` is on, the mode that wraps an existing plain store until `rekey`
- * has encrypted it. The store it wraps hands out its encrypted values only to this store
+ * A row written by an earlier version (format 1, `enc:v1:`, whose values are not bound to their
+ * row) fails with `OLD_FORMAT`, and a secret stored in plain text with `NOT_ENCRYPTED`, unless
+ * `migration` is on: the mode that reads such rows until `rekey` has moved them to the current
+ * format. The store it wraps hands out its encrypted values only to this store
  * (`passSealedValues`): opened without the key, it fails with `NO_KEY` instead.
  *
  * The inner store's refresh lock (`withRefreshLock`), activity tracking (`recordUse`,
@@ -160,7 +163,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   /** The last save of this instance: saves run one at a time, so none reads a row another is rewriting. */
   #lastSave: Promise<unknown> = Promise.resolve();
   readonly #cipher: TokenCipher;
-  readonly #plaintextMigration: boolean;
+  readonly #migration: boolean;
 
   /** The inner store's refresh lock; present only when it has one. */
   declare readonly withRefreshLock?: RefreshLock['withRefreshLock'];
@@ -183,7 +186,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   /** @throws TokenStoreError `NO_KEY` when no keyring is given nor in `ZOHO_TOKEN_KEY`, or it is malformed. */
   constructor(inner: TokenStore<T>, options: EncryptedStoreOptions = {}) {
     this.#cipher = new TokenCipher(options.keys ?? process.env.ZOHO_TOKEN_KEY);
-    this.#plaintextMigration = options.plaintextMigration === true;
+    this.#migration = options.migration === true;
     this.#inner = inner;
     // A built-in store refuses its encrypted values to anyone else (NO_KEY); to this store it hands them out.
     (inner as { passSealedValues?: () => unknown }).passSealedValues?.();
@@ -280,7 +283,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
 
   /**
    * Re-encrypts in the current format, under the primary key, every token still in format 1,
-   * under an older key or (in `plaintextMigration` mode) in plain text, so older keys can then
+   * under an older key or (in `migration` mode) in plain text, so older keys can then
    * leave the keyring. Every stored token is decrypted and checked before the first write, so a
    * value under a key the keyring lacks (`UNKNOWN_KEY`), a primary key that does not open the
    * values already under its id (`WRONG_KEY`) or an altered row stops the run having changed
@@ -342,29 +345,48 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   }
 
   async #rekeyOne(id: string): Promise<boolean> {
-    const work = async () => {
-      // Re-read inside the lock: the token may have been refreshed or deleted since the listing.
-      const current = await this.#inner.findTokenById(id);
-      if (current === null) return false;
-      const row = storedRecord(current);
-      if (this.#cipher.isCurrent(row)) return false;
-      await this.#oneAtATime(async () => void (await this.#write(this.#open(row))));
-      return true;
-    };
-    return this.withRefreshLock ? this.withRefreshLock(tokenLockKey(id), work) : work();
+    let rekeyed = false;
+    // Re-read inside the lock and behind this instance's saves: the token may have been
+    // refreshed, signed in again or deleted since the listing.
+    const work = () =>
+      this.#oneAtATime(async () => {
+        const current = await this.#inner.findTokenById(id);
+        if (current === null) return;
+        const row = storedRecord(current);
+        if (this.#cipher.isCurrent(row)) return;
+        await this.#write(this.#open(row));
+        rekeyed = true;
+      });
+    await (this.withRefreshLock ? this.withRefreshLock(tokenLockKey(id), work) : work());
+    return rekeyed;
+  }
+
+  /** A fresh id no row has: a token sealed for an id another row holds would be merged into it. */
+  async #freeId(): Promise<string> {
+    for (;;) {
+      const id = freshId();
+      if ((await this.#inner.findTokenById(id)) === null) return id;
+    }
   }
 
   /**
    * The stored row the article's rules find for this token, and its plaintext. A lookup by token
-   * value is tried by the blind index under each key, then in format 1 under each key, then (in
-   * migration mode) as plain text; a lookup by user name or id needs one try. The row is then
+   * value is tried by the blind index under each key, then (in migration mode) in format 1 under
+   * each key and as plain text; a lookup by user name or id needs one try. The row is then
    * read again by its id, whole, since the store fills only what the lookup left out.
    */
   async #find(token: TokenLike): Promise<{ stored: TokenRecord; opened: TokenRecord } | null> {
     for (const attempt of this.#attempts(token)) {
       const probe = this.#probe(token, attempt);
       if (!(await this.#inner.findToken(probe))) continue;
-      const row = await this.#inner.findTokenById(probe.getId() as string);
+      let row = await this.#inner.findTokenById(probe.getId() as string);
+      // The store fills the probe's id only when it has none: with an id of its own, the token
+      // may have matched by user name or token value instead. Then ask again without the id.
+      if (nonEmpty(token.getId()) !== null && (row === null || !sameUser(token, row))) {
+        probe.setId(null);
+        if (!(await this.#inner.findToken(probe))) continue;
+        row = await this.#inner.findTokenById(probe.getId() as string);
+      }
       // Deleted in between: the token is gone, as it would be a moment later.
       if (row === null) return null;
       const stored = storedRecord(row);
@@ -377,11 +399,9 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     const ids = this.#cipher.keyIds;
     const byValue = lookupKeys(token).some((key) => key.column !== 'userName' && key.column !== 'id');
     if (!byValue) return [{ format: 'index', keyId: this.#cipher.primaryId }];
-    return [
-      ...ids.map((keyId) => ({ format: 'index', keyId }) as const),
-      ...ids.map((keyId) => ({ format: 'legacy', keyId }) as const),
-      ...(this.#plaintextMigration ? [{ format: 'plain' } as const] : []),
-    ];
+    const current = ids.map((keyId) => ({ format: 'index', keyId }) as const);
+    if (!this.#migration) return current;
+    return [...current, ...ids.map((keyId) => ({ format: 'legacy', keyId }) as const), { format: 'plain' } as const];
   }
 
   /** A copy of the token to look it up by: its token values in the attempt's stored form. */
@@ -412,7 +432,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
    */
   async #planned(token: TokenLike): Promise<TokenRecord> {
     const found = await this.#find(token);
-    const id = found?.stored.id ?? nonEmpty(token.getId()) ?? freshId();
+    const id = found?.stored.id ?? nonEmpty(token.getId()) ?? (await this.#freeId());
     const merged: Record<string, string | null> = { ...recordOf(token, id) };
     if (found) for (const [field, value] of Object.entries(found.opened)) merged[field] ??= value;
     return merged as unknown as TokenRecord;
@@ -474,7 +494,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
   }
 
   #open(stored: TokenRecord): TokenRecord {
-    return this.#cipher.openRow(stored, `token ${stored.id}`, this.#plaintextMigration);
+    return this.#cipher.openRow(stored, `token ${stored.id}`, this.#migration);
   }
 
   /** Decrypts a token from the inner store in place. */
@@ -492,13 +512,15 @@ function rebound(record: TokenRecord, written: TokenRecord, moved: readonly (key
 }
 
 /**
- * Whether two planned records name the same row: the same user name or token value. (Two that
- * share only an id belong to two users, which the inner store refuses as an id conflict.)
+ * Whether two planned records name the same row: the same user name or token value, or the same
+ * id without a user name. (Two of different users that share an id are an id conflict, which
+ * the inner store refuses for the whole call.)
  */
 function sharesARow(records: readonly TokenRecord[]): boolean {
   const seen = new Set<string>();
   for (const record of records) {
-    for (const field of ['userName', 'grantToken', 'refreshToken', 'accessToken'] as const) {
+    for (const field of ['id', 'userName', 'grantToken', 'refreshToken', 'accessToken'] as const) {
+      if (field === 'id' && record.userName !== null) continue;
       const value = record[field];
       if (value === null || value === '') continue;
       const key = `${field}\u0000${value}`;
@@ -507,6 +529,12 @@ function sharesARow(records: readonly TokenRecord[]): boolean {
     }
   }
   return false;
+}
+
+/** Whether a stored token may be the token's row: not another user's. */
+function sameUser(token: TokenLike, row: TokenLike): boolean {
+  const [wanted, stored] = [userNameOf(token), userNameOf(row)];
+  return wanted === null || stored === null || wanted === stored;
 }
 
 /** The record of a token read from the inner store, under its own id. */

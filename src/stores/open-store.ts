@@ -33,8 +33,8 @@ export interface OpenStoreOptions<T extends TokenLike = OAuthToken> extends Stor
    * so `process.env.ZOHO_TOKEN_KEY` can be passed as it is.
    */
   keys?: string;
-  /** With `keys`: read secrets still stored in plain text, until `rekey` (see `EncryptedStoreOptions`). */
-  plaintextMigration?: boolean;
+  /** With `keys`: read rows in plain text or in an older format, until `rekey` (see `EncryptedStoreOptions`). */
+  migration?: boolean;
 }
 
 /**
@@ -68,7 +68,7 @@ export async function openStore<T extends TokenLike = OAuthToken>(
   url: string = DEFAULT_STORE_URL,
   options: OpenStoreOptions<T> = {},
 ): Promise<OpenedStore<T>> {
-  const { keys, plaintextMigration, ...storeOptions } = options;
+  const { keys, migration, ...storeOptions } = options;
   if (keys === undefined) return openPlainStore(url, storeOptions);
   // Checked first, so a bad keyring creates no file and opens no connection.
   const [{ TokenCipher }, { EncryptedStore }] = await Promise.all([
@@ -76,7 +76,7 @@ export async function openStore<T extends TokenLike = OAuthToken>(
     import('./encrypted.js'),
   ]);
   new TokenCipher(keys);
-  return new EncryptedStore(await openPlainStore(url, storeOptions), { keys, plaintextMigration });
+  return new EncryptedStore(await openPlainStore(url, storeOptions), { keys, migration });
 }
 
 async function openPlainStore<T extends TokenLike>(url: string, options: StoreOptions<T>): Promise<OpenedStore<T>> {

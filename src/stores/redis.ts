@@ -212,8 +212,10 @@ class RedisBackend implements RecordBackend, RefreshLock {
   /**
    * Once per process: a store whose index sets an earlier version named by the raw values
    * (`idx:<column>:<value>`) gets them again under hashed names, rebuilt from the token hashes,
-   * and the old ones deleted. Safe to run in several processes at once; one that fails (the
-   * server away) is tried again by the next call.
+   * and the old sets, named from the same hashes, deleted (never by pattern: another store's
+   * prefix may start with this one's). Safe to run in several processes at once, and again after
+   * a failure (the server away), which the next call retries. Every process of the earlier
+   * version must have stopped first: one still running writes raw-named sets no one reads.
    */
   #hashedIndex(): Promise<void> {
     this.#indexReady ??= (async () => {
@@ -223,15 +225,14 @@ class RedisBackend implements RecordBackend, RefreshLock {
         const [next, ids] = await this.#client.sscan(this.#idsKey, cursor, 'COUNT', BACKFILL_BATCH);
         const pipeline = this.#client.pipeline();
         for (const record of await this.#read(this.#client, ids)) {
-          for (const key of this.#indexKeysOf(record)) pipeline.sadd(key, record.id);
+          for (const column of LOOKUPS) {
+            const value = record[column];
+            if (column === 'id' || value === null) continue;
+            pipeline.sadd(this.#indexKey(column, value), record.id);
+            pipeline.del(`${this.#prefix}idx:${column}:${value}`);
+          }
         }
         await pipeline.exec();
-        cursor = next;
-      } while (cursor !== '0');
-      const oldKeys = `${this.#prefix.replace(/[*?[\]\\]/g, '\\$&')}idx:*`;
-      do {
-        const [next, keys] = await this.#client.scan(cursor, 'MATCH', oldKeys, 'COUNT', BACKFILL_BATCH);
-        if (keys.length > 0) await this.#client.del(...keys);
         cursor = next;
       } while (cursor !== '0');
       await this.#client.set(this.#layoutKey, 'hashed-index');
@@ -488,7 +489,8 @@ class RedisBackend implements RecordBackend, RefreshLock {
   }
 
   async withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
-    const lockKey = `${this.#prefix}lock:${key}`;
+    // Hashed like the index sets: a lock's name may hold a user name or a token.
+    const lockKey = `${this.#prefix}lock:${createHash('sha256').update(key, 'utf8').digest('base64url')}`;
     const owner = randomBytes(16).toString('hex');
     const deadline = Date.now() + this.#lockTimeout;
     // The lease bounds how long a holder that died keeps the lock.

@@ -184,27 +184,37 @@ export class TokenCipher {
    * The plaintext of a stored row, of either format.
    *
    * @param where Names the row in errors, e.g. `token 1234567890`; never a secret.
-   * @param plaintextMigration Whether a secret stored in plain text is read as it is (a store
-   *   written before encryption was turned on, until `rekey`); otherwise it fails.
+   * @param migration Whether a row not in the current format is read: a secret stored in plain
+   *   text (a store written before encryption was turned on) or a row of format 1 (written by an
+   *   earlier version, not bound to its row), until `rekey`; otherwise it fails.
    * @throws TokenStoreError `UNKNOWN_KEY` when the keyring lacks the row's key id; `WRONG_KEY`
    *   when it does not decrypt (another key under that id, or the row was altered or its sealed
    *   value moved from another row); `CORRUPT_DATA` when an index does not match the sealed
-   *   value or the stored form is malformed; `NOT_ENCRYPTED` for a plain secret outside migration.
+   *   value or the stored form is malformed; outside migration, `NOT_ENCRYPTED` for a plain secret
+   *   and `OLD_FORMAT` for a row of format 1.
    */
-  openRow(stored: TokenRecord, where: string, plaintextMigration = false): TokenRecord {
+  openRow(stored: TokenRecord, where: string, migration = false): TokenRecord {
     const sealed = stored.clientSecret;
     if (sealed?.startsWith(V2)) return this.#openV2(stored, sealed, where);
     const opened: Record<string, string | null> = { ...stored };
     for (const field of SECRET_FIELDS) {
       const value = stored[field];
       if (value === null || value === '') continue;
-      if (value.startsWith(V1)) opened[field] = this.#openV1(field, value, where);
-      else if (isSealedValue(value))
+      if (value.startsWith(V1)) {
+        // Format 1 binds a value to its field only: copied from another row it would still open.
+        if (!migration) {
+          throw new TokenStoreError(
+            TokenStoreErrorCode.OLD_FORMAT,
+            `${where} is in the encryption format of an earlier version, not bound to its row: run zoho-tokens rekey --migrate`,
+          );
+        }
+        opened[field] = this.#openV1(field, value, where);
+      } else if (isSealedValue(value))
         throw corrupt(`the ${field} of ${where} is in an encrypted form that does not belong in its column`);
-      else if (!plaintextMigration) {
+      else if (!migration) {
         throw new TokenStoreError(
           TokenStoreErrorCode.NOT_ENCRYPTED,
-          `the ${field} of ${where} is stored in plain text in an encrypted store: written around the encryption, or before it was turned on (open it with plaintextMigration and run rekey)`,
+          `the ${field} of ${where} is stored in plain text in an encrypted store: written around the encryption, or before it was turned on (run zoho-tokens rekey --migrate if it was)`,
         );
       }
     }

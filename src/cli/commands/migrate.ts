@@ -19,7 +19,7 @@ import { plural } from '../text-format.js';
 export const migrateCommand = defineCommand({
   name: 'migrate',
   summary: 'copy every token from one store to another, keeping ids; safe to re-run',
-  help: `Usage: zoho-tokens migrate --from URL --to URL [--progress | --no-progress]
+  help: `Usage: zoho-tokens migrate --from URL --to URL [--migrate] [--progress | --no-progress]
 
 Copies every token of the --from store into the --to store. Each token keeps its id and is saved
 with the store's upsert rules, so running it again updates instead of duplicating. The source is
@@ -29,13 +29,16 @@ Afterwards it checks that the target holds every source id and prints both count
 exits 1.
 Tokens of a user the target already holds under another id update that token instead.
 When both stores track activity, each token's last use and revocation are copied too.
-With ZOHO_TOKEN_KEY set, both stores are opened with that keyring: tokens are read decrypted
-(plain ones as they are) and written encrypted under its first key. Without it, a source
-holding encrypted tokens stops the copy (NO_KEY) with nothing written.
+With ZOHO_TOKEN_KEY set, both stores are opened with that keyring: tokens are read decrypted and
+written encrypted under its first key. A source token in plain text, or in the encryption format
+of an earlier version, stops the copy unless --migrate is given (as to move a plain store into an
+encrypted one). Without ZOHO_TOKEN_KEY, a source holding encrypted tokens stops the copy (NO_KEY)
+with nothing written.
 
 Options:
   --from URL      the store to copy from (left unchanged)
   --to URL        the store to copy into
+  --migrate       read source tokens in plain text or an earlier format (see above)
   --progress      draw a progress bar on stderr even when it is not a terminal
   --no-progress   never draw one (default: draw one when stderr is a terminal)
   -v, --verbose   on failure, also print the cause chain
@@ -44,6 +47,7 @@ Options:
   options: {
     from: { type: 'string' },
     to: { type: 'string' },
+    migrate: { type: 'boolean' },
     ...PROGRESS_OPTIONS,
   },
   async run({ values, io }) {
@@ -72,9 +76,8 @@ Options:
             }),
           { create: true },
         );
-        // A store written before encryption was turned on is the usual source of a move to encryption.
       },
-      { plaintextMigration: true },
+      { migration: values.migrate === true },
     );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });

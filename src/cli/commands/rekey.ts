@@ -18,7 +18,7 @@ import { plural } from '../text-format.js';
 export const rekeyCommand = defineCommand({
   name: 'rekey',
   summary: 'encrypt every token under the first key of ZOHO_TOKEN_KEY (key rotation)',
-  help: `Usage: zoho-tokens rekey [--store URL] [--plain] [--progress | --no-progress]
+  help: `Usage: zoho-tokens rekey [--store URL] [--migrate] [--progress | --no-progress]
 
 Re-encrypts every stored token under the first key of ZOHO_TOKEN_KEY, in the current format, so
 the older keys can then be removed from it. Put the new key first and keep the old ones after it
@@ -34,18 +34,20 @@ tokens already under the first key are left as they are.
 A new key (32 random bytes, base64):
   node -e "console.log('k2:' + require('node:crypto').randomBytes(32).toString('base64'))"
 
-A token stored in plain text stops the run (NOT_ENCRYPTED): it may have been written around the
-encryption. To encrypt a store written before encryption was turned on, give --plain.
+A token stored in plain text (NOT_ENCRYPTED) or in the format of an earlier version (OLD_FORMAT)
+stops the run: it may have been written around the encryption, or copied from another row. To
+take such tokens in once — a store written before encryption was turned on, or by an earlier
+version — give --migrate, after checking that nobody else could write to the store.
 
 Options:
   --store URL     the token store (default: $TOKEN_STORE_URL, else sqlite:./zohooauth.db)
-  --plain         also encrypt tokens stored in plain text (moving a store to encryption)
+  --migrate       also take in tokens in plain text or in an earlier format
   --progress      draw a progress bar on stderr even when it is not a terminal
   --no-progress   never draw one (default: draw one when stderr is a terminal)
   -v, --verbose   on failure, also print the cause chain
   -h, --help      show this help
 `,
-  options: { ...STORE_OPTION, plain: { type: 'boolean' }, ...PROGRESS_OPTIONS },
+  options: { ...STORE_OPTION, migrate: { type: 'boolean' }, ...PROGRESS_OPTIONS },
   async run({ values, io }) {
     const showProgress = wantsProgress(values, io);
     if (keyringOf(io) === undefined) {
@@ -77,7 +79,7 @@ Options:
           progress.finish(done);
         }
       },
-      { plaintextMigration: values.plain === true },
+      { migration: values.migrate === true },
     );
     const others = total - rekeyed;
     if (total === 0) io.stdout.write(`No tokens in ${where}: nothing to re-encrypt.\n`);
