@@ -16,8 +16,10 @@ import {
   OAuthErrorCode,
   RATE_LIMIT_RETRY_AFTER_MS,
   refreshAccessToken,
+  requestClientCredentialsToken,
   revokeRefreshToken,
 } from 'zoho-token-store';
+import { EMULATOR_CLIENT, startZohoEmulator } from 'zoho-token-store/emulator';
 
 // Zoho's bodies, verbatim from ZOHO-FACTS.md.
 const ACCESS_DENIED = {
@@ -155,6 +157,91 @@ describe('exchangeAuthorizationCode', () => {
   });
 });
 
+describe('requestClientCredentialsToken', () => {
+  const orgAnswer = {
+    access_token: ACCESS,
+    scope: 'ZohoCRM.modules.ALL ZohoCRM.org.READ',
+    api_domain: 'https://www.zohoapis.com',
+    token_type: 'Bearer',
+    expires_in: 3600,
+  };
+
+  it('POSTs grant_type=client_credentials with scope and soid=ZohoCRM.<org id>; no refresh token comes back', async () => {
+    server.respond({ body: orgAnswer });
+    const grant = await requestClientCredentialsToken(
+      env,
+      client,
+      { scope: ['ZohoCRM.modules.ALL', 'ZohoCRM.org.READ'], orgId: '600000434' },
+      { ...options, now: () => 7_000 },
+    );
+    assert.deepEqual(grant, {
+      accessToken: ACCESS,
+      refreshToken: null,
+      apiDomain: 'https://www.zohoapis.com',
+      tokenType: 'Bearer',
+      expiresInMs: 3_600_000,
+      expiresAt: 7_000 + 3_600_000,
+    });
+    const [request] = server.received as [Received];
+    assert.deepEqual([request.method, request.path, [...request.query].length], ['POST', '/oauth/v2/token', 0]);
+    assert.deepEqual(Object.fromEntries(request.form), {
+      grant_type: 'client_credentials',
+      scope: 'ZohoCRM.modules.ALL,ZohoCRM.org.READ',
+      soid: 'ZohoCRM.600000434',
+      client_id: client.clientId,
+      client_secret: SECRET,
+    });
+  });
+
+  it('refuses an empty scope or an org id that is not digits, before sending anything', async () => {
+    for (const grant of [
+      { scope: '', orgId: '1' },
+      { scope: [], orgId: '1' },
+      { scope: 'ZohoCRM.org.READ', orgId: 'ZohoCRM.1' },
+      { scope: 'ZohoCRM.org.READ', orgId: '' },
+    ]) {
+      await assert.rejects(requestClientCredentialsToken(env, client, grant, options), TypeError);
+    }
+    assert.equal(server.received.length, 0);
+  });
+
+  it('against the emulator: a token for the org, MISSING_ORG_INFO for an unknown org', async () => {
+    const emulator = await startZohoEmulator();
+    try {
+      const emulatorEnv = customEnvironment({ accountsUrl: emulator.url, apiBaseUrl: emulator.url });
+      const emulatorClient = { clientId: EMULATOR_CLIENT.clientId, clientSecret: EMULATOR_CLIENT.clientSecret };
+      // A self client's code goes without redirect URI; the first org's id comes from /crm/v8/org.
+      const code = emulator.issueGrantCode({ selfClient: true });
+      const signedIn = await exchangeAuthorizationCode(emulatorEnv, emulatorClient, code, options);
+      const org = await fetch(`${emulator.url}/crm/v8/org`, {
+        headers: { authorization: `Zoho-oauthtoken ${signedIn.accessToken}` },
+      });
+      const orgId = ((await org.json()) as { org: { id: string }[] }).org[0]?.id as string;
+      const grant = await requestClientCredentialsToken(
+        emulatorEnv,
+        emulatorClient,
+        { scope: 'ZohoCRM.org.READ', orgId },
+        options,
+      );
+      assert.deepEqual([grant.refreshToken, grant.apiDomain, grant.expiresInMs], [null, emulator.url, 3_600_000]);
+      const error = await failureOf(
+        requestClientCredentialsToken(emulatorEnv, emulatorClient, { scope: 'ZohoCRM.org.READ', orgId: '1' }, options),
+      );
+      assert.deepEqual(
+        [error.code, error.zohoError, error.retryable],
+        [OAuthErrorCode.MISSING_ORG_INFO, 'missing_org_info', false],
+      );
+      // A web code still needs its redirect URI.
+      const web = await failureOf(
+        exchangeAuthorizationCode(emulatorEnv, emulatorClient, emulator.issueGrantCode(), options),
+      );
+      assert.equal(web.code, OAuthErrorCode.INVALID_REDIRECT_URI);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
 describe('refreshAccessToken', () => {
   it('POSTs the refresh grant; a refresh answer carries no refresh token', async () => {
     const { refresh_token: _, ...refreshed } = success;
@@ -209,6 +296,7 @@ describe('errors from the token endpoint', () => {
     ['invalid_client_secret', 200, OAuthErrorCode.INVALID_CLIENT_SECRET],
     ['invalid_redirect_uri', 200, OAuthErrorCode.INVALID_REDIRECT_URI],
     ['invalid_redirect_uri', 400, OAuthErrorCode.INVALID_REDIRECT_URI],
+    ['missing_org_info', 200, OAuthErrorCode.MISSING_ORG_INFO],
     ['unsupported_grant_type', 200, OAuthErrorCode.UNEXPECTED_RESPONSE],
   ];
   for (const [zohoError, status, code] of cases) {
@@ -470,6 +558,7 @@ describe('a token or secret goes only to the accounts server of its environment'
       for (const call of [
         () => exchangeAuthorizationCode(environment, client, CODE, options),
         () => refreshAccessToken(environment, client, REFRESH, options),
+        () => requestClientCredentialsToken(environment, client, { scope: 'ZohoCRM.org.READ', orgId: '1' }, options),
         () => revokeRefreshToken(environment, REFRESH, options),
       ]) {
         const error = await failureOf(call());

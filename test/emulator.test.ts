@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  CRM_VERSIONS,
   EMULATOR_CLIENT,
   EmulatorStateError,
   EmulatorStateErrorCode,
@@ -563,6 +564,239 @@ describe('CRM API', () => {
   });
 });
 
+describe('CRM API versions', () => {
+  const VERSIONS = ['v2', 'v2.1', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8'];
+  const LEGACY = new Set(['v2', 'v2.1']);
+  const LEGACY_INFO = ['per_page', 'count', 'page', 'more_records'];
+  const CURRENT_INFO = [
+    'per_page',
+    'count',
+    'page',
+    'sort_by',
+    'sort_order',
+    'more_records',
+    'next_page_token',
+    'previous_page_token',
+    'page_token_expiry',
+  ];
+  let ana: string;
+  beforeEach(async () => {
+    ana = (await signIn(emulator)).accessToken;
+  });
+
+  it('serves exactly v2, v2.1 and v3 to v8', () => {
+    assert.deepEqual(Object.keys(CRM_VERSIONS), VERSIONS);
+  });
+
+  for (const version of VERSIONS) {
+    it(`/crm/${version}: users, org, modules, fields and Leads in that version’s shape`, async () => {
+      const get = (path: string) => crm(emulator, `/crm/${version}${path}`, ana);
+      const user = await get('/users?type=CurrentUser');
+      assert.equal(user.status, 200);
+      assert.equal(user.body.users[0].email, ANA);
+      assert.deepEqual(user.body.info, { per_page: 200, count: 1, page: 1, more_records: false });
+      const org = await get('/org');
+      assert.equal(org.body.org[0].primary_email, ANA);
+      assert.match(org.body.org[0].zgid, /^\d+$/);
+      assert.equal((await get('/settings/modules')).body.modules[0].api_name, 'Leads');
+      assert.ok(
+        (await get('/settings/fields?module=Leads')).body.fields.some(
+          (f: { api_name: string }) => f.api_name === 'Email',
+        ),
+      );
+
+      const leads = await get('/leads?fields=Last_Name,Email&per_page=4');
+      assert.equal(leads.status, 200);
+      assert.deepEqual(Object.keys(leads.body.data[0]), ['id', 'Last_Name', 'Email']);
+      assert.deepEqual(Object.keys(leads.body.info), LEGACY.has(version) ? LEGACY_INFO : CURRENT_INFO);
+      assert.deepEqual([leads.body.info.count, leads.body.info.more_records], [4, true]);
+
+      const all = await get('/Leads');
+      if (LEGACY.has(version)) {
+        // v2 and v2.1 answer every field when `fields` is left out.
+        assert.equal(all.status, 200);
+        assert.deepEqual(Object.keys(all.body.data[0]).slice(0, 4), ['id', 'Owner', 'First_Name', 'Last_Name']);
+        assert.ok(Object.keys(all.body.data[0]).includes('Modified_Time'));
+      } else {
+        assert.deepEqual(
+          [all.status, all.body.code, all.body.details],
+          [400, 'REQUIRED_PARAM_MISSING', { param: 'fields' }],
+        );
+      }
+      const insert = await crm(emulator, `/crm/${version}/Leads`, ana, {
+        method: 'POST',
+        body: JSON.stringify({ data: [{ Last_Name: `Version ${version}` }] }),
+      });
+      assert.deepEqual([insert.status, insert.body.data[0].code], [201, 'SUCCESS']);
+      assert.equal((await crm(emulator, `/crm/${version}/org`)).body.code, 'AUTHENTICATION_FAILURE');
+      assert.equal((await get('/Deals?fields=Deal_Name')).body.code, 'INVALID_MODULE');
+    });
+  }
+
+  it('answers any other version, and paths outside a version, with 404 INVALID_URL_PATTERN', async () => {
+    for (const path of [
+      '/crm/v1/org',
+      '/crm/v9/org',
+      '/crm/v2.2/org',
+      '/crm/v8.0/org',
+      '/crm/V8/org',
+      '/crm/org',
+      '/crm/v8',
+    ]) {
+      const answer = await crm(emulator, path, ana);
+      assert.deepEqual([answer.status, answer.body.code], [404, 'INVALID_URL_PATTERN'], path);
+    }
+  });
+
+  it('counts requests per endpoint over every version', async () => {
+    emulator.resetCounters();
+    for (const version of VERSIONS) await crm(emulator, `/crm/${version}/org`, ana);
+    await crm(emulator, '/crm/v2/Leads', ana);
+    await crm(emulator, '/crm/v9/org', ana);
+    assert.deepEqual(emulator.counters(), { 'crm.org': VERSIONS.length, 'crm.leads': 1, 'crm.other': 1 });
+  });
+});
+
+describe('self client', () => {
+  it('exchanges a self-client code without redirect_uri, as query, urlencoded or multipart', async () => {
+    for (const via of ['query', 'urlencoded', 'multipart'] as const) {
+      const code = emulator.issueGrantCode({ userEmail: BEN, selfClient: true });
+      const answer = await tokenRequest(emulator, { grant_type: 'authorization_code', code, ...credentials }, via);
+      assert.match(answer.body.refresh_token ?? '', TOKEN, JSON.stringify(answer.body));
+      assert.equal(await currentUser(emulator, answer.body.access_token), BEN);
+    }
+    // One sent anyway is ignored: the code is tied to none.
+    const code = emulator.issueGrantCode({ selfClient: true });
+    assert.match(
+      (await exchange(emulator, code, { redirect_uri: 'https://elsewhere.example/cb' })).body.access_token,
+      TOKEN,
+    );
+  });
+
+  it('refuses a web code exchanged without its redirect_uri, and takes it with it afterwards', async () => {
+    const code = emulator.issueGrantCode({ userEmail: ANA });
+    const without = await tokenRequest(emulator, { grant_type: 'authorization_code', code, ...credentials });
+    assert.deepEqual([without.status, without.body], [200, { error: 'invalid_redirect_uri' }]);
+    assert.match((await exchange(emulator, code)).body.access_token, TOKEN);
+  });
+
+  it('issues self-client codes over the test API, never with a redirectUri', async () => {
+    const headers = { ...TEST_API_HEADERS, host: new URL(emulator.url).host };
+    const issue = (body: object) =>
+      fetch(`${emulator.url}/__emulator/grant-codes`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const answer = await issue({ userEmail: KENJI, selfClient: true });
+    assert.equal(answer.status, 201);
+    const { code } = (await answer.json()) as { code: string };
+    const tokens = await tokenRequest(emulator, { grant_type: 'authorization_code', code, ...credentials });
+    assert.equal(await currentUser(emulator, tokens.body.access_token), KENJI);
+    assert.equal((await issue({ selfClient: true, redirectUri: REDIRECT })).status, 400);
+    assert.equal((await issue({ selfClient: 'yes' })).status, 400);
+    assert.throws(() => emulator.issueGrantCode({ selfClient: true, redirectUri: REDIRECT }), /no redirectUri/);
+  });
+});
+
+describe('client credentials grant', () => {
+  let zylker: string;
+  let academy: string;
+  before(async () => {
+    zylker = (await crm(emulator, '/crm/v8/org', (await signIn(emulator)).accessToken)).body.org[0].id;
+    const kenji = (await signIn(emulator, { userEmail: KENJI })).accessToken;
+    academy = (await crm(emulator, '/crm/v8/org', kenji)).body.org[0].id;
+  });
+  const grant = (extra: Record<string, string> = {}, via: Via = 'urlencoded') =>
+    tokenRequest(
+      emulator,
+      {
+        grant_type: 'client_credentials',
+        ...credentials,
+        scope: 'ZohoCRM.org.READ,ZohoCRM.users.READ',
+        soid: `ZohoCRM.${zylker}`,
+        ...extra,
+      },
+      via,
+    );
+
+  for (const via of ['query', 'urlencoded', 'multipart'] as const) {
+    it(`answers an access token for the org’s admin and no refresh token, sent as ${via}`, async () => {
+      const answer = await grant({}, via);
+      assert.equal(answer.status, 200);
+      assert.deepEqual(Object.keys(answer.body), ['access_token', 'scope', 'api_domain', 'token_type', 'expires_in']);
+      assert.match(answer.body.access_token, TOKEN);
+      assert.equal(answer.body.scope, 'ZohoCRM.org.READ ZohoCRM.users.READ');
+      assert.deepEqual(
+        [answer.body.api_domain, answer.body.token_type, answer.body.expires_in],
+        [emulator.url, 'Bearer', 3600],
+      );
+      assert.equal(await currentUser(emulator, answer.body.access_token), ANA);
+      assert.equal(
+        (await crm(emulator, '/crm/v8/Leads?fields=Email', answer.body.access_token)).body.code,
+        'OAUTH_SCOPE_MISMATCH',
+      );
+      assert.deepEqual(emulator.counters(), { 'token.client_credentials': 1, 'crm.users': 1, 'crm.leads': 1 });
+    });
+  }
+
+  it('names the org by soid: another org’s admin, and missing_org_info without a known org', async () => {
+    const other = await grant({ soid: `ZohoCRM.${academy}` });
+    assert.equal(await currentUser(emulator, other.body.access_token), KENJI);
+    for (const soid of ['', zylker, `ZohoRecruit.${zylker}`, 'ZohoCRM.1', `ZohoCRM.${zylker}x`]) {
+      assert.deepEqual(
+        await grant({ soid }),
+        { status: 200, type: JSON_TYPE, body: { error: 'missing_org_info' } },
+        soid,
+      );
+    }
+    assert.deepEqual((await grant({ scope: '' })).body, { error: 'invalid_scope' });
+    assert.deepEqual((await grant({ client_secret: 'wrong' })).body, { error: 'invalid_client_secret' });
+    assert.deepEqual((await grant({ client_id: '1000.NOBODY' })).body, { error: 'invalid_client' });
+  });
+
+  it('is also taken at POST /oauth/v2/auth, where Zoho’s CRM docs send it', async () => {
+    const params = {
+      grant_type: 'client_credentials',
+      ...credentials,
+      scope: 'ZohoCRM.users.READ',
+      soid: `ZohoCRM.${zylker}`,
+    };
+    const answer = await answerOf(
+      await fetch(`${emulator.url}/oauth/v2/auth?${new URLSearchParams(params)}`, { method: 'POST' }),
+    );
+    assert.equal(await currentUser(emulator, answer.body.access_token), ANA);
+    assert.equal(emulator.counters()['token.client_credentials'], 1);
+  });
+
+  it('says Access Denied after 10 grants within 10 minutes per client and org, and grants again 10 minutes later', async () => {
+    for (let i = 0; i < 10; i++) assert.match((await grant()).body.access_token, TOKEN);
+    assert.deepEqual((await grant()).body, ACCESS_DENIED);
+    assert.match(
+      (await grant({ soid: `ZohoCRM.${academy}` })).body.access_token,
+      TOKEN,
+      'another org has its own window',
+    );
+    emulator.clock.advance(10 * MINUTE);
+    assert.match((await grant()).body.access_token, TOKEN);
+  });
+
+  it('expires its access token after an hour of the emulator clock; the legacy shape applies too', async () => {
+    const { access_token: token } = (await grant()).body;
+    emulator.clock.advance(HOUR);
+    assert.deepEqual((await crm(emulator, '/crm/v8/org', token)).body, INVALID_TOKEN);
+    await withEmulator({ legacyExpiresShape: true }, async (em) => {
+      const orgId = (await crm(em, '/crm/v8/org', (await signIn(em)).accessToken)).body.org[0].id;
+      const answer = await tokenRequest(em, {
+        grant_type: 'client_credentials',
+        ...credentials,
+        scope: 'ZohoCRM.org.READ',
+        soid: `ZohoCRM.${orgId}`,
+      });
+      assert.deepEqual(
+        [answer.body.expires_in, answer.body.expires_in_sec, answer.body.refresh_token],
+        [3_600_000, 3600, undefined],
+      );
+    });
+  });
+});
+
 describe('faults', () => {
   it('status: answers that status once (503 by default), then normally, only on its path', async () => {
     const { accessToken, refreshToken } = await signIn(emulator);
@@ -950,6 +1184,7 @@ describe('state file', () => {
     const ana = await signIn(first);
     const revoked = await signIn(first, { userEmail: BEN });
     const kenjiCode = first.issueGrantCode({ userEmail: KENJI });
+    const selfClientCode = first.issueGrantCode({ userEmail: BEN, selfClient: true });
     const usedCode = first.issueGrantCode({ userEmail: KENJI });
     await exchange(first, usedCode);
     assert.equal((await revoke(first, revoked.refreshToken)).status, 200);
@@ -980,6 +1215,16 @@ describe('state file', () => {
       assert.deepEqual((await exchange(second, usedCode)).body, { error: 'invalid_code' }, 'a used code stays used');
       const kenji = await exchange(second, kenjiCode);
       assert.equal(await currentUser(second, kenji.body.access_token), KENJI, 'an unused code still works');
+      const self = await tokenRequest(second, {
+        grant_type: 'authorization_code',
+        code: selfClientCode,
+        ...credentials,
+      });
+      assert.equal(
+        await currentUser(second, self.body.access_token),
+        BEN,
+        'a self-client code still needs no redirect_uri',
+      );
     } finally {
       await second.close();
     }

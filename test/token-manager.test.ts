@@ -63,6 +63,26 @@ function managerFor(
   });
 }
 
+const selfClient = { clientId: EMULATOR_CLIENT.clientId, clientSecret: EMULATOR_CLIENT.clientSecret };
+const ORG_SCOPE = 'ZohoCRM.org.READ,ZohoCRM.users.READ';
+
+/** The emulator's first org id, as `GET /crm/v8/org` names it. */
+async function firstOrgId(): Promise<string> {
+  const signIn = managerFor(
+    new MemoryStore(),
+    { grantToken: emulator.issueGrantCode({ selfClient: true }) },
+    { client: selfClient },
+  );
+  const answer = await fetch(`${emulator.url}/crm/v8/org`, {
+    headers: { authorization: `Zoho-oauthtoken ${await signIn.getAccessToken()}` },
+  });
+  return ((await answer.json()) as { org: { id: string }[] }).org[0]?.id as string;
+}
+
+/** A manager of the org's client credentials token. */
+const orgManager = (store: TokenStore<TokenLike>, orgId: string, extra: Partial<TokenManagerOptions> = {}) =>
+  managerFor(store, { clientCredentials: { scope: ORG_SCOPE, orgId } }, { client: selfClient, ...extra });
+
 /** The store's one token. */
 async function onlyToken(store: TokenStore<TokenLike>): Promise<TokenLike> {
   const tokens = await store.getTokens();
@@ -106,6 +126,59 @@ for (const [name, createStore] of [
       // Served from memory afterwards: no more calls to Zoho or the store's rows change.
       for (let i = 0; i < 100; i++) assert.equal(await manager.getAccessToken(), accessToken);
       assert.equal(count('token.authorization_code') + count('token.refresh_token'), 1);
+    });
+
+    it('client credentials: one grant for concurrent callers, saved without refresh token, reused, run again on expiry', async () => {
+      const orgId = await firstOrgId();
+      const store = createStore();
+      emulator.resetCounters();
+      const manager = orgManager(store, orgId);
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => manager.getAccessToken()));
+      assert.equal(new Set(tokens).size, 1);
+      assert.deepEqual(emulator.counters(), { 'token.client_credentials': 1 }, 'one grant, and no user lookup');
+      const stored = await onlyToken(store);
+      assert.equal(stored.getUserSignature()?.getName(), `ZohoCRM.${orgId}`);
+      assert.equal(stored.getAccessToken(), tokens[0]);
+      assert.ok(!stored.getRefreshToken(), 'no refresh token');
+      assert.equal(stored.getExpiresIn(), String(emulator.clock.now() + HOUR));
+      assert.equal(stored.getAPIDomain(), emulator.url);
+      const me = await fetch(`${emulator.url}/crm/v8/users?type=CurrentUser`, {
+        headers: { authorization: `Zoho-oauthtoken ${tokens[0]}` },
+      });
+      assert.equal(
+        ((await me.json()) as { users: { email: string }[] }).users[0]?.email,
+        USER,
+        'acts as the org’s admin',
+      );
+
+      // A new manager (a restart) finds the saved token: no grant.
+      const again = orgManager(store, orgId);
+      assert.equal(await again.getAccessToken(), tokens[0]);
+      assert.equal(count('token.client_credentials'), 1);
+
+      // Past expiry on both clocks (the manager reads the emulator's): the grant runs once more.
+      emulator.clock.advance(2 * HOUR);
+      const renewed = await Promise.all(Array.from({ length: 20 }, () => again.getAccessToken()));
+      assert.equal(new Set(renewed).size, 1);
+      assert.notEqual(renewed[0], tokens[0]);
+      assert.equal(count('token.client_credentials'), 2);
+      assert.equal((await onlyToken(store)).getAccessToken(), renewed[0], 'saved over the same row');
+      assert.equal(await orgManager(store, orgId).getAccessToken(), renewed[0]);
+      assert.equal(count('token.client_credentials'), 2);
+    });
+
+    it('exchanges a self client’s grant code without a redirect URI', async () => {
+      const store = createStore();
+      const manager = managerFor(
+        store,
+        { grantToken: emulator.issueGrantCode({ selfClient: true }) },
+        { client: selfClient },
+      );
+      assert.match(await manager.getAccessToken(), /^1000\./);
+      const stored = await onlyToken(store);
+      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(stored.getRedirectURL(), null);
+      assert.equal(count('token.authorization_code'), 1);
     });
 
     it('finds the same token by id and by user, without calling Zoho', async () => {
@@ -244,17 +317,54 @@ class LockingMemoryStore extends MemoryStore implements RefreshLock {
 }
 
 describe('TokenManager with a store lock', () => {
-  it('re-reads inside the lock, so managers racing on one expired token refresh it once', async () => {
-    const store = new LockingMemoryStore();
-    await signedIn(store);
-    const managers = Array.from({ length: 5 }, () => managerFor(store, { userName: USER }));
-    await Promise.all(managers.map((manager) => manager.getAccessToken()));
+  const racers: [string, string, (store: LockingMemoryStore) => Promise<() => TokenManager>][] = [
+    [
+      'one expired token refresh it once',
+      'token.refresh_token',
+      async (store) => {
+        await signedIn(store);
+        return () => managerFor(store, { userName: USER });
+      },
+    ],
+    [
+      'one expired org token run the client credentials grant once',
+      'token.client_credentials',
+      async (store) => {
+        const orgId = await firstOrgId();
+        return () => orgManager(store, orgId);
+      },
+    ],
+  ];
+  for (const [what, counter, setUp] of racers) {
+    it(`re-reads inside the lock, so managers racing on ${what}`, async () => {
+      const store = new LockingMemoryStore();
+      const create = await setUp(store);
+      const managers = Array.from({ length: 5 }, create);
+      await Promise.all(managers.map((manager) => manager.getAccessToken()));
+      emulator.clock.advance(2 * HOUR);
+      emulator.resetCounters();
+      const tokens = await Promise.all(managers.map((manager) => manager.getAccessToken()));
+      assert.equal(count(counter), 1);
+      assert.equal(new Set(tokens).size, 1);
+      assert.equal(store.holders, 0);
+    });
+  }
+
+  it('backs off a throttled client credentials grant, without calling again before the wait', async () => {
+    const orgId = await firstOrgId();
+    const manager = orgManager(new LockingMemoryStore(), orgId);
+    await manager.getAccessToken();
     emulator.clock.advance(2 * HOUR);
     emulator.resetCounters();
-    const tokens = await Promise.all(managers.map((manager) => manager.getAccessToken()));
-    assert.equal(count('token.refresh_token'), 1);
-    assert.equal(new Set(tokens).size, 1);
-    assert.equal(store.holders, 0);
+    emulator.injectFault({ path: '/oauth/v2/token', kind: 'access-denied', times: Number.POSITIVE_INFINITY });
+    const throttled = (e: unknown) => isTokenManagerError(e) && e.code === TokenManagerErrorCode.RATE_LIMITED;
+    await rejectsWith(manager.getAccessToken(), throttled);
+    await rejectsWith(manager.getAccessToken(), throttled);
+    assert.equal(count('token.client_credentials'), 1, 'no request while backing off');
+    emulator.clearFaults();
+    emulator.clock.advance(10 * 60_000);
+    assert.match(await manager.getAccessToken(), /^1000\./);
+    assert.equal(count('token.client_credentials'), 2);
   });
 });
 

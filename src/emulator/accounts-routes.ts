@@ -26,6 +26,8 @@ const notAllowed = (allow: string): Reply => {
 export function handleAuth(ctx: EmulatorContext, req: ParsedRequest): Reply {
   if (req.method !== 'GET' && req.method !== 'POST') return notAllowed('GET, POST');
   const param = (name: string) => req.params.get(name);
+  // Zoho's CRM docs send the client credentials grant here; its accounts docs, to the token endpoint.
+  if (req.method === 'POST' && param('grant_type') === 'client_credentials') return handleToken(ctx, req);
   const client = ctx.accounts.client(param('client_id'));
   if (!client) return html(400, errorPage('Invalid client: no such client_id.'));
   const redirectUri = param('redirect_uri') ?? '';
@@ -70,7 +72,7 @@ export function handleAuth(ctx: EmulatorContext, req: ParsedRequest): Reply {
   return approve(user);
 }
 
-/** `POST /oauth/v2/token`: the authorization-code and refresh-token grants. */
+/** `POST /oauth/v2/token`: the authorization-code, refresh-token and client credentials grants. */
 export function handleToken(ctx: EmulatorContext, req: ParsedRequest): Reply {
   if (req.method !== 'POST') return notAllowed('POST');
   const param = (name: string) => req.params.get(name);
@@ -80,6 +82,8 @@ export function handleToken(ctx: EmulatorContext, req: ParsedRequest): Reply {
     code: param('code'),
     redirectUri: param('redirect_uri'),
     refreshToken: param('refresh_token'),
+    scope: param('scope'),
+    soid: param('soid'),
   };
   const grantType = param('grant_type');
   const result: TokenResult =
@@ -87,7 +91,9 @@ export function handleToken(ctx: EmulatorContext, req: ParsedRequest): Reply {
       ? ctx.accounts.exchangeCode(params)
       : grantType === 'refresh_token'
         ? ctx.accounts.refresh(params)
-        : { kind: 'error', error: 'unsupported_grant_type' };
+        : grantType === 'client_credentials'
+          ? ctx.accounts.clientCredentials(params, ctx.directory)
+          : { kind: 'error', error: 'unsupported_grant_type' };
 
   if (result.kind === 'throttled') return json(ctx.options.accessDeniedStatus, ACCESS_DENIED_BODY);
   if (result.kind === 'error') {
@@ -96,10 +102,13 @@ export function handleToken(ctx: EmulatorContext, req: ParsedRequest): Reply {
     return json(status, { error: result.error });
   }
   const refresh = result.refreshToken === null ? {} : { refresh_token: result.refreshToken };
+  // The client credentials answer names its scopes, space-separated.
+  const scope = result.scopes === undefined ? {} : { scope: result.scopes.join(' ') };
   const body = ctx.options.legacyExpiresShape
     ? {
         access_token: result.accessToken,
         ...refresh,
+        ...scope,
         expires_in_sec: ACCESS_TOKEN_TTL_S,
         api_domain: ctx.url,
         token_type: 'Bearer',
@@ -108,6 +117,7 @@ export function handleToken(ctx: EmulatorContext, req: ParsedRequest): Reply {
     : {
         access_token: result.accessToken,
         ...refresh,
+        ...scope,
         api_domain: ctx.url,
         token_type: 'Bearer',
         expires_in: ACCESS_TOKEN_TTL_S,

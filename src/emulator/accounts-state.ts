@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorClock } from './clock.js';
 import type { RegisteredClient, ResolvedOptions } from './options.js';
+import { parseScopes } from './scopes.js';
 import { SlidingWindow } from './sliding-window.js';
 
 const TEN_MINUTES = 10 * 60_000;
@@ -23,7 +24,8 @@ export interface AccessToken extends Grant {
 
 /** An unused grant code. */
 export interface GrantCode extends Grant {
-  redirectUri: string;
+  /** The redirect URI the exchange must send; null for a self client's code, exchanged without one. */
+  redirectUri: string | null;
   expiresAt: number;
 }
 
@@ -54,17 +56,19 @@ export type TokenError =
   | 'invalid_client_secret'
   | 'invalid_redirect_uri'
   | 'invalid_code'
+  | 'invalid_scope'
+  | 'missing_org_info'
   | 'unsupported_grant_type';
 
 /** The outcome of a token request, before it becomes HTTP. */
 export type TokenResult =
-  | { kind: 'tokens'; accessToken: string; refreshToken: string | null }
+  | { kind: 'tokens'; accessToken: string; refreshToken: string | null; scopes?: readonly string[] }
   | { kind: 'error'; error: TokenError }
   | { kind: 'throttled' };
 
-/** What a grant code is asked for. */
+/** What a grant code is asked for; `redirectUri` null for a self client's code. */
 export interface CodeRequest extends Grant {
-  redirectUri: string;
+  redirectUri: string | null;
 }
 
 /** Parameters of `POST /oauth/v2/token`, as sent. */
@@ -74,6 +78,15 @@ export interface TokenParams {
   code?: string;
   redirectUri?: string;
   refreshToken?: string;
+  /** Client credentials grant: comma-separated scopes. */
+  scope?: string;
+  /** Client credentials grant: `ZohoCRM.<org id>`. */
+  soid?: string;
+}
+
+/** The org a client credentials token acts for: its admin, the CRM user whose email opened it. */
+export interface OrgLookup {
+  adminOfOrg(orgId: string): string | undefined;
 }
 
 /** A value shaped like Zoho's: `1000.` + 32 hex + `.` + 32 hex. */
@@ -141,7 +154,10 @@ export class AccountsState {
     if (!grant || grant.clientId !== params.clientId || grant.expiresAt <= now) {
       return { kind: 'error', error: 'invalid_code' };
     }
-    if (params.redirectUri !== grant.redirectUri) return { kind: 'error', error: 'invalid_redirect_uri' };
+    // A self client's code is tied to no redirect URI; a web code needs the one it was issued for.
+    if (grant.redirectUri !== null && params.redirectUri !== grant.redirectUri) {
+      return { kind: 'error', error: 'invalid_redirect_uri' };
+    }
     const owner = `${grant.clientId}\n${grant.userEmail}`;
     const offline = grant.accessType === 'offline';
     if (offline && !this.refreshTokensIssued.allows(owner, now)) return { kind: 'throttled' };
@@ -177,6 +193,28 @@ export class AccountsState {
     if (!this.accessTokensMinted.allows(refreshToken, now)) return { kind: 'throttled' };
     this.accessTokensMinted.record(refreshToken, now);
     return { kind: 'tokens', accessToken: this.mint(record, refreshToken), refreshToken: null };
+  }
+
+  /**
+   * The client credentials grant: an access token, and no refresh token, for the org named by `soid`
+   * (`ZohoCRM.<org id>`), acting as the org's admin. Every grant counts toward the same limit as
+   * refreshes, 10 access tokens per 10 minutes, here per client and org.
+   */
+  clientCredentials(params: TokenParams, orgs: OrgLookup): TokenResult {
+    const clientError = this.checkClient(params);
+    if (clientError) return { kind: 'error', error: clientError };
+    const scopes = parseScopes(params.scope ?? '');
+    if (scopes.length === 0) return { kind: 'error', error: 'invalid_scope' };
+    const orgId = /^ZohoCRM\.(\d+)$/.exec(params.soid ?? '')?.[1];
+    const admin = orgId === undefined ? undefined : orgs.adminOfOrg(orgId);
+    if (admin === undefined) return { kind: 'error', error: 'missing_org_info' };
+    // A newline never occurs in a refresh token, so these keys share the window without colliding.
+    const key = `client_credentials\n${params.clientId}\n${orgId}`;
+    const now = this.clock.now();
+    if (!this.accessTokensMinted.allows(key, now)) return { kind: 'throttled' };
+    this.accessTokensMinted.record(key, now);
+    const grant: Grant = { clientId: params.clientId as string, userEmail: admin, scopes, accessType: 'online' };
+    return { kind: 'tokens', accessToken: this.mint(grant, null), refreshToken: null, scopes };
   }
 
   /** Revokes a refresh token and its access tokens; false when it is unknown. */

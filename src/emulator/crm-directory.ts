@@ -89,6 +89,11 @@ export class CrmDirectory {
     return this.users.get(email.toLowerCase());
   }
 
+  /** The email of the admin of the org with this id (its first user), or undefined for no such org. */
+  adminOfOrg(orgId: string): string | undefined {
+    return [...this.orgs.values()].find((org) => org.id === orgId)?.primaryEmail;
+  }
+
   /** Every user, in seeding order. */
   allUsers(): CrmUser[] {
     return [...this.users.values()];

@@ -1,6 +1,7 @@
 import type { EmulatorContext } from './context.js';
 import { type CrmUser, fullName, type Lead } from './crm-directory.js';
 import { fieldsResponse, LEAD_FIELDS, LEADS_MODULE } from './crm-metadata.js';
+import { type CrmVersion, crmPathOf } from './crm-versions.js';
 import { json, noContent, type ParsedRequest, type Reply } from './http-io.js';
 import { scopesCover } from './scopes.js';
 
@@ -21,7 +22,7 @@ export const INVALID_TOKEN_BODY = Object.freeze(crmError('INVALID_TOKEN', 'inval
 const missingParam = (param: string) =>
   crmError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param });
 
-type Handler = (ctx: EmulatorContext, req: ParsedRequest, user: CrmUser) => Reply;
+type Handler = (ctx: EmulatorContext, req: ParsedRequest, user: CrmUser, version: CrmVersion) => Reply;
 interface Route {
   /** The scope a token needs, per method. */
   methods: Partial<Record<string, { scope: string; handle: Handler }>>;
@@ -96,17 +97,18 @@ function intParam(req: ParsedRequest, name: string, fallback: number, max: numbe
   return /^\d+$/.test(raw) && value >= 1 && value <= max ? value : null;
 }
 
-const getLeads: Handler = (_ctx, req, user) => {
+const getLeads: Handler = (_ctx, req, user, version) => {
   const fields = req.params.get('fields');
-  if (!fields) return json(400, missingParam('fields'));
+  if (!fields && version.fieldsRequired) return json(400, missingParam('fields'));
   const perPage = intParam(req, 'per_page', MAX_PER_PAGE, MAX_PER_PAGE);
   const page = intParam(req, 'page', 1, Number.MAX_SAFE_INTEGER);
   if (perPage === null || page === null) {
     const param = perPage === null ? 'per_page' : 'page';
     return json(400, crmError('INVALID_DATA', 'invalid data', { param }));
   }
-  const known = new Set(LEAD_FIELDS.map((f) => f.api_name));
-  const wanted = [...new Set(fields.split(',').map((f) => f.trim()))].filter((f) => known.has(f));
+  const known = LEAD_FIELDS.map((f) => f.api_name);
+  // Without `fields` (v2 and v2.1 only) every field comes back.
+  const wanted = fields ? [...new Set(fields.split(',').map((f) => f.trim()))].filter((f) => known.includes(f)) : known;
   // Newest first: Zoho sorts by id, descending, unless told otherwise.
   const all = [...user.org.leads].reverse();
   const slice = all.slice((page - 1) * perPage, page * perPage);
@@ -114,19 +116,27 @@ const getLeads: Handler = (_ctx, req, user) => {
   if (slice.length === 0) return noContent();
   return json(200, {
     data: slice.map((lead) => Object.fromEntries([['id', lead.id], ...wanted.map((f) => [f, lead[f] ?? null])])),
-    info: {
-      per_page: perPage,
-      count: slice.length,
-      page,
-      sort_by: 'id',
-      sort_order: 'desc',
-      more_records: all.length > page * perPage,
-      next_page_token: null,
-      previous_page_token: null,
-      page_token_expiry: null,
-    },
+    info: recordsInfo(version, { perPage, count: slice.length, page, more: all.length > page * perPage }),
   });
 };
+
+/** A records page's `info`, in the keys of its API version. */
+function recordsInfo(version: CrmVersion, page: { perPage: number; count: number; page: number; more: boolean }) {
+  if (!version.pageTokenInfo) {
+    return { per_page: page.perPage, count: page.count, page: page.page, more_records: page.more };
+  }
+  return {
+    per_page: page.perPage,
+    count: page.count,
+    page: page.page,
+    sort_by: 'id',
+    sort_order: 'desc',
+    more_records: page.more,
+    next_page_token: null,
+    previous_page_token: null,
+    page_token_expiry: null,
+  };
+}
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -198,12 +208,13 @@ const insertLeads: Handler = (ctx, req, user) => {
   return json(added === results.length ? 201 : added > 0 ? 207 : 400, { data: results });
 };
 
+/** Routes by the path after `/crm/{version}`; a module name is matched case-insensitively. */
 const ROUTES: Readonly<Record<string, Route>> = {
-  '/crm/v8/users': { methods: { GET: { scope: 'ZohoCRM.users.READ', handle: getUsers } } },
-  '/crm/v8/org': { methods: { GET: { scope: 'ZohoCRM.org.READ', handle: getOrg } } },
-  '/crm/v8/settings/modules': { methods: { GET: { scope: 'ZohoCRM.settings.modules.READ', handle: getModules } } },
-  '/crm/v8/settings/fields': { methods: { GET: { scope: 'ZohoCRM.settings.fields.READ', handle: getFields } } },
-  '/crm/v8/leads': {
+  '/users': { methods: { GET: { scope: 'ZohoCRM.users.READ', handle: getUsers } } },
+  '/org': { methods: { GET: { scope: 'ZohoCRM.org.READ', handle: getOrg } } },
+  '/settings/modules': { methods: { GET: { scope: 'ZohoCRM.settings.modules.READ', handle: getModules } } },
+  '/settings/fields': { methods: { GET: { scope: 'ZohoCRM.settings.fields.READ', handle: getFields } } },
+  '/leads': {
     methods: {
       GET: { scope: 'ZohoCRM.modules.leads.READ', handle: getLeads },
       POST: { scope: 'ZohoCRM.modules.leads.CREATE', handle: insertLeads },
@@ -212,14 +223,17 @@ const ROUTES: Readonly<Record<string, Route>> = {
 };
 
 /** Module names are case-insensitive in Zoho's API paths; other paths are not. */
-const routeKey = (path: string) => (/^\/crm\/v8\/leads$/i.test(path) ? '/crm/v8/leads' : path);
+const routeKey = (rest: string) => (/^\/leads$/i.test(rest) ? '/leads' : rest);
 
-/** Any `/crm/v8/…` request: the token is checked first, then its scope, then the call is served. */
+/**
+ * Any `/crm/{version}/…` request of a version in `CRM_VERSIONS`: the token is checked first, then its
+ * scope, then the call is served in that version's shape.
+ */
 export function handleCrm(ctx: EmulatorContext, req: ParsedRequest): Reply {
-  const path = req.url.pathname;
-  const route = ROUTES[routeKey(path)];
-  const isOtherModule = !route && /^\/crm\/v8\/[A-Za-z][A-Za-z0-9_]*$/.test(path);
-  if (!route && !isOtherModule) {
+  const path = crmPathOf(req.url.pathname);
+  const route = path ? ROUTES[routeKey(path.rest)] : undefined;
+  const isOtherModule = path !== null && !route && /^\/[A-Za-z][A-Za-z0-9_]*$/.test(path.rest);
+  if (!path || (!route && !isOtherModule)) {
     return json(404, crmError('INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one'));
   }
   const match = /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
@@ -240,5 +254,5 @@ export function handleCrm(ctx: EmulatorContext, req: ParsedRequest): Reply {
   if (!scopesCover(token.scopes, method.scope)) {
     return json(401, crmError('OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL'));
   }
-  return method.handle(ctx, req, user);
+  return method.handle(ctx, req, user, path.version);
 }

@@ -1,4 +1,6 @@
 export type { EmulatorClock } from './clock.js';
+export type { CrmVersion } from './crm-versions.js';
+export { CRM_VERSIONS } from './crm-versions.js';
 export type { EmulatorFault } from './faults.js';
 export type { EmulatorClient, EmulatorUser, ZohoEmulatorOptions } from './options.js';
 export { DEFAULT_EMULATOR_USERS, EMULATOR_CLIENT } from './options.js';

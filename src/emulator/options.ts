@@ -33,7 +33,12 @@ export interface ZohoEmulatorOptions {
   maxActiveAccessTokens?: number;
   /** Lifetime of a grant code. Default 180 000 ms (the accounts docs say 2 minutes). */
   grantCodeTtlMs?: number;
-  /** Token responses carry `expires_in` in milliseconds plus `expires_in_sec: 3600`, Zoho's older shape. */
+  /**
+   * Token responses carry `expires_in` in milliseconds plus `expires_in_sec: 3600`, Zoho's older shape.
+   * Default false: `expires_in: 3600` in seconds, as Zoho answers today. Every official Node and
+   * TypeScript SDK (`zcrmsdk` 0.x and 1.x through the 8.0 packages) reads both: `expires_in` as ms
+   * when `expires_in_sec` is present, else as seconds.
+   */
   legacyExpiresShape?: boolean;
   /**
    * Registered clients. Default: only {@link EMULATOR_CLIENT}, which also accepts any `http://localhost`

@@ -94,7 +94,7 @@ function checkState(value: unknown): asserts value is SavedState {
   const a = accounts as Record<string, unknown>;
   checkEntries(a.codes, 'accounts.codes', (code, at) => {
     checkGrant(code, at);
-    expect(typeof code.redirectUri === 'string' && isTime(code.expiresAt), at);
+    expect((typeof code.redirectUri === 'string' || code.redirectUri === null) && isTime(code.expiresAt), at);
   });
   checkEntries(a.refreshTokens, 'accounts.refreshTokens', (token, at) => {
     checkGrant(token, at);

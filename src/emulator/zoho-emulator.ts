@@ -6,6 +6,7 @@ import { createClock, type EmulatorClock } from './clock.js';
 import type { EmulatorContext } from './context.js';
 import { CrmDirectory } from './crm-directory.js';
 import { handleCrm } from './crm-routes.js';
+import { crmPathOf } from './crm-versions.js';
 import { type EmulatorFault, FaultList } from './faults.js';
 import { BodyTooLargeError, json, type ParsedRequest, parseRequest, type Reply, send } from './http-io.js';
 import { resolveOptions, type ZohoEmulatorOptions } from './options.js';
@@ -28,11 +29,19 @@ export interface GrantCodeOptions {
   accessType?: 'offline' | 'online';
   /** Default: the client's first registered redirect URI. The exchange must send the same one. */
   redirectUri?: string;
+  /**
+   * A code as a self client makes it in Zoho's API console: tied to no redirect URI, so its exchange
+   * needs none (one sent is ignored). Not with `redirectUri`. Default false.
+   */
+  selfClient?: boolean;
 }
 
-/** A running emulator of Zoho's accounts server and a slice of the CRM API v8. */
+/** A running emulator of Zoho's accounts server and a slice of the CRM API, versions v2, v2.1 and v3 to v8. */
 export interface ZohoEmulator {
-  /** `http://127.0.0.1:PORT`: accounts (`/oauth/v2/…`) and CRM (`/crm/v8/…`); also the `api_domain` it hands out. */
+  /**
+   * `http://127.0.0.1:PORT`: accounts (`/oauth/v2/…`) and CRM (`/crm/v2/…` … `/crm/v8/…`, see
+   * `CRM_VERSIONS`); also the `api_domain` it hands out.
+   */
   readonly url: string;
   /**
    * Starts at `Date.now()` (with a `stateFile`, at its saved time if that is later) and moves only when
@@ -41,8 +50,10 @@ export interface ZohoEmulator {
   readonly clock: EmulatorClock;
   /**
    * Requests per endpoint since the last reset, faulted ones included: `auth` (consent page),
-   * `auth.decision` (its form), `token.authorization_code`, `token.refresh_token`, `token.other`,
-   * `revoke`, `crm.users`, `crm.org`, `crm.settings.modules`, `crm.settings.fields`, `crm.leads`, `crm.other`.
+   * `auth.decision` (its form), `token.authorization_code`, `token.refresh_token`,
+   * `token.client_credentials`, `token.other`,
+   * `revoke`, `crm.users`, `crm.org`, `crm.settings.modules`, `crm.settings.fields`, `crm.leads`,
+   * `crm.other`, each summed over the CRM API versions.
    */
   counters(): Record<string, number>;
   resetCounters(): void;
@@ -53,7 +64,8 @@ export interface ZohoEmulator {
    * Skips the browser: a grant code as `/oauth/v2/auth` would issue after approval. Not subject to the
    * 10-codes-per-10-minutes limit of the consent page.
    *
-   * @throws Error for an unknown client or user, a redirect URI the client did not register, or no scope.
+   * @throws Error for an unknown client or user, a redirect URI the client did not register (or one
+   * given with `selfClient`), or no scope.
    */
   issueGrantCode(options?: GrantCodeOptions): string;
   /**
@@ -66,14 +78,19 @@ export interface ZohoEmulator {
 
 function counterName(req: ParsedRequest): string | undefined {
   const path = req.url.pathname;
-  if (path === '/oauth/v2/auth') return req.method === 'POST' ? 'auth.decision' : 'auth';
-  if (path === '/oauth/v2/token') {
-    const grantType = req.params.get('grant_type');
-    return grantType === 'authorization_code' || grantType === 'refresh_token' ? `token.${grantType}` : 'token.other';
+  const grantType = req.params.get('grant_type');
+  if (path === '/oauth/v2/auth' && !(req.method === 'POST' && grantType === 'client_credentials')) {
+    return req.method === 'POST' ? 'auth.decision' : 'auth';
+  }
+  if (path === '/oauth/v2/token' || path === '/oauth/v2/auth') {
+    return grantType === 'authorization_code' || grantType === 'refresh_token' || grantType === 'client_credentials'
+      ? `token.${grantType}`
+      : 'token.other';
   }
   if (path === '/oauth/v2/token/revoke') return 'revoke';
-  const crm = /^\/crm\/v8\/(users|org|settings\/modules|settings\/fields|leads)$/i.exec(path);
-  if (crm) return `crm.${(crm[1] as string).toLowerCase().replace('/', '.')}`;
+  const crm = crmPathOf(path);
+  const endpoint = crm && /^\/(users|org|settings\/modules|settings\/fields|leads)$/i.exec(crm.rest);
+  if (endpoint) return `crm.${(endpoint[1] as string).toLowerCase().replace('/', '.')}`;
   return path.startsWith('/crm/') ? 'crm.other' : undefined;
 }
 
@@ -102,6 +119,7 @@ const stringOption = (options: GrantCodeOptions, name: keyof GrantCodeOptions): 
  * const emulator = await startZohoEmulator();
  * const code = emulator.issueGrantCode({ userEmail: 'ana.lopez@zylker.com' });
  * // POST `${emulator.url}/oauth/v2/token` with EMULATOR_CLIENT's id and secret, then call `${emulator.url}/crm/v8/…`.
+ * const selfClientCode = emulator.issueGrantCode({ selfClient: true }); // exchanged without redirect_uri
  * await emulator.close();
  *
  * // Tokens survive a restart:
@@ -168,8 +186,13 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
       if (!client) throw new Error('issueGrantCode: unknown clientId');
       const user = directory.user(stringOption(grant, 'userEmail') ?? directory.allUsers()[0]?.email ?? '');
       if (!user) throw new Error('issueGrantCode: unknown userEmail');
-      const redirectUri = stringOption(grant, 'redirectUri') ?? client.redirectUris[0];
-      if (redirectUri === undefined || !accounts.redirectAllowed(client, redirectUri)) {
+      const selfClient = grant.selfClient ?? false;
+      if (typeof selfClient !== 'boolean') throw new TypeError('selfClient must be a boolean');
+      if (selfClient && grant.redirectUri !== undefined) {
+        throw new Error('issueGrantCode: a self-client code has no redirectUri');
+      }
+      const redirectUri = selfClient ? null : (stringOption(grant, 'redirectUri') ?? client.redirectUris[0]);
+      if (redirectUri === undefined || (redirectUri !== null && !accounts.redirectAllowed(client, redirectUri))) {
         throw new Error('issueGrantCode: the client did not register that redirectUri');
       }
       const scopes = parseScopes(stringOption(grant, 'scope') ?? DEFAULT_EMULATOR_SCOPE);

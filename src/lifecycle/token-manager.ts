@@ -5,11 +5,13 @@ import { isTokenStoreError } from '../errors.js';
 import {
   type AccountsRequestOptions,
   type ClientCredentials,
+  type ClientCredentialsGrant,
   type Environment,
   exchangeAuthorizationCode,
   isOAuthError,
   OAuthErrorCode,
   refreshAccessToken,
+  requestClientCredentialsToken,
   revokeRefreshToken,
   type TokenGrant,
 } from '../oauth/index.js';
@@ -22,13 +24,21 @@ import { type Logger, silentLogger } from './logger.js';
 import { hasRefreshLock, tokenLockKey, withTokenLock } from './refresh-lock.js';
 import { TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
 
-/** Which stored token a manager looks after: by id, user, or one of its token values. */
+/**
+ * Which stored token a manager looks after: by id, user, or one of its token values; or the org
+ * token of Zoho's client credentials grant, stored under the user name `ZohoCRM.<orgId>` (the grant's
+ * `soid`) with no refresh token, and obtained by running the grant again when it expires.
+ */
 export type TokenReference =
   | { id: string }
   | { userName: string }
   | { refreshToken: string }
   | { grantToken: string }
-  | { accessToken: string };
+  | { accessToken: string }
+  | { clientCredentials: ClientCredentialsGrant };
+
+/** The user name a client credentials token of this org is stored under: the grant's `soid`. */
+const clientCredentialsUserName = (orgId: string) => `ZohoCRM.${orgId}`;
 
 /** Options for {@link TokenManager}. */
 export interface TokenManagerOptions {
@@ -94,6 +104,14 @@ const present = (value: string | null | undefined): value is string => typeof va
  *   token: { grantToken: codeFromTheRedirect },
  * });
  * const accessToken = await manager.getAccessToken(); // exchanges once, then reuses and refreshes
+ *
+ * // A self client's org token (client credentials grant): no user, no refresh token.
+ * const org = new TokenManager({
+ *   environment: environmentFor('US'),
+ *   store: new SQLiteStore(),
+ *   client: { clientId: '1000.XXXX', clientSecret: process.env.ZOHO_CLIENT_SECRET! },
+ *   token: { clientCredentials: { scope: ['ZohoCRM.modules.ALL'], orgId: '600000434' } },
+ * });
  * ```
  */
 export class TokenManager extends EventEmitter<TokenManagerEvents> {
@@ -311,6 +329,13 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   #referenceToken(): OAuthToken {
     const reference = this.#options.token;
     const client = 'accessToken' in reference ? undefined : this.#options.client;
+    if ('clientCredentials' in reference) {
+      return new OAuthToken({
+        userName: clientCredentialsUserName(reference.clientCredentials.orgId),
+        clientId: client?.clientId ?? null,
+        clientSecret: client?.clientSecret ?? null,
+      });
+    }
     return new OAuthToken({
       ...reference,
       clientId: client?.clientId ?? null,
@@ -335,14 +360,19 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     return accessToken;
   }
 
-  /** Exchanges or refreshes at Zoho and saves the result; falls back to a still-valid token on failure. */
+  /**
+   * Exchanges, refreshes or runs the client credentials grant at Zoho and saves the result; falls back
+   * to a still-valid token on failure.
+   */
   async #renew(current: TokenLike | null): Promise<string> {
     const base = current ?? this.#referenceToken();
     const stillValid = this.#stillValid(base);
     const refreshToken = base.getRefreshToken();
     const grantToken = base.getGrantToken();
+    const reference = this.#options.token;
+    const orgGrant = 'clientCredentials' in reference ? reference.clientCredentials : null;
 
-    if (!present(refreshToken) && !present(grantToken)) {
+    if (orgGrant === null && !present(refreshToken) && !present(grantToken)) {
       if (present(base.getAccessToken()) && current === null) return this.#adoptAccessToken(base);
       if (stillValid) return this.#use(base);
       throw new TokenManagerError(
@@ -359,17 +389,23 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       });
     }
 
-    const exchanging = !present(refreshToken);
-    if (!exchanging) this.#assertNotRefused(base);
+    // The client credentials grant has no refresh token: it is run again in place of a refresh.
+    const exchanging = orgGrant === null ? !present(refreshToken) : current === null;
+    const refreshing = orgGrant === null && !exchanging;
+    if (refreshing) this.#assertNotRefused(base);
     const client = this.#clientFor(base);
     const http = { ...this.#options.http, now: this.#now };
+    const env = this.#options.environment;
     let grant: TokenGrant;
     try {
-      grant = exchanging
-        ? await exchangeAuthorizationCode(this.#options.environment, client, grantToken as string, http)
-        : await refreshAccessToken(this.#options.environment, client, refreshToken, http);
+      grant =
+        orgGrant !== null
+          ? await requestClientCredentialsToken(env, client, orgGrant, http)
+          : exchanging
+            ? await exchangeAuthorizationCode(env, client, grantToken as string, http)
+            : await refreshAccessToken(env, client, refreshToken as string, http);
     } catch (error) {
-      return this.#renewFailed(error, base, stillValid, !exchanging);
+      return this.#renewFailed(error, base, stillValid, refreshing);
     }
 
     const next = new OAuthToken({

@@ -30,7 +30,7 @@ export interface AccountsRequestOptions {
 /** A successful answer of the token endpoint. */
 export interface TokenGrant {
   accessToken: string;
-  /** Present on a code grant with `access_type=offline`; null on a refresh. */
+  /** Present on a code grant with `access_type=offline`; null on a refresh or a client credentials grant. */
   refreshToken: string | null;
   /** The API domain of the user's data center, as Zoho reports it. */
   apiDomain: string | null;
@@ -112,6 +112,47 @@ export async function refreshAccessToken(
 ): Promise<TokenGrant> {
   requireText(refreshToken, 'refreshToken');
   const body = clientParams(client, { grant_type: 'refresh_token', refresh_token: refreshToken });
+  return tokenGrantOf(await post(endpoint(env, '/oauth/v2/token'), body, options));
+}
+
+/** What a client credentials grant asks for. */
+export interface ClientCredentialsGrant {
+  /** Such as `['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ']`; sent comma-separated. */
+  scope: readonly string[] | string;
+  /** The CRM org's id (`GET /crm/v8/org` → `org[0].id`); sent as `soid=ZohoCRM.<orgId>`. */
+  orgId: string;
+}
+
+/**
+ * Zoho's client credentials grant, for a self client with the flow enabled: an access token for the
+ * org, with no refresh token (run the grant again when it expires) and no user's consent. Sent to
+ * `POST {accounts}/oauth/v2/token` as Zoho's accounts docs say (`grant_type=client_credentials`,
+ * `client_id`, `client_secret`, `scope`, `soid=ZohoCRM.<org id>`).
+ *
+ * @throws OAuthError, with {@link OAuthErrorCode.MISSING_ORG_INFO} when Zoho knows no such org for the
+ * client, {@link OAuthErrorCode.RATE_LIMITED} when it throttles; TypeError for an empty scope or an
+ * org id that is not digits.
+ * @example
+ * ```ts
+ * const { accessToken, expiresAt } = await requestClientCredentialsToken(
+ *   environmentFor('US'),
+ *   { clientId, clientSecret },
+ *   { scope: ['ZohoCRM.modules.ALL'], orgId: '600000434' },
+ * );
+ * ```
+ */
+export async function requestClientCredentialsToken(
+  env: Environment,
+  client: ClientCredentials,
+  grant: ClientCredentialsGrant,
+  options: AccountsRequestOptions = {},
+): Promise<TokenGrant> {
+  const scope = typeof grant.scope === 'string' ? grant.scope : grant.scope.join(',');
+  requireText(scope, 'scope');
+  if (typeof grant.orgId !== 'string' || !/^\d+$/.test(grant.orgId)) {
+    throw new TypeError('orgId must be the CRM org id, digits only');
+  }
+  const body = clientParams(client, { grant_type: 'client_credentials', scope, soid: `ZohoCRM.${grant.orgId}` });
   return tokenGrantOf(await post(endpoint(env, '/oauth/v2/token'), body, options));
 }
 
@@ -312,6 +353,10 @@ const ERRORS: Readonly<Record<string, [OAuthErrorCode, string]>> = {
   invalid_redirect_uri: [
     OAuthErrorCode.INVALID_REDIRECT_URI,
     'Zoho refused the redirect URI: it differs from the one registered for the client',
+  ],
+  missing_org_info: [
+    OAuthErrorCode.MISSING_ORG_INFO,
+    'Zoho needs the org of a client credentials grant: the soid is missing or names no org of this client',
   ],
 };
 

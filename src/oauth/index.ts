@@ -2,6 +2,7 @@ export type {
   AccountsRequestOptions,
   AuthorizationUrlParams,
   ClientCredentials,
+  ClientCredentialsGrant,
   TokenGrant,
 } from './accounts-client.js';
 export {
@@ -10,6 +11,7 @@ export {
   MAX_RETRY_AFTER_MS,
   RATE_LIMIT_RETRY_AFTER_MS,
   refreshAccessToken,
+  requestClientCredentialsToken,
   revokeRefreshToken,
 } from './accounts-client.js';
 export type {

@@ -8,6 +8,11 @@ export const OAuthErrorCode = {
   INVALID_CLIENT_SECRET: 'INVALID_CLIENT_SECRET',
   /** Zoho's `invalid_redirect_uri`: the redirect URI differs from the one registered for the client. */
   INVALID_REDIRECT_URI: 'INVALID_REDIRECT_URI',
+  /**
+   * Zoho's `missing_org_info`: a client credentials grant without `soid`, or (in the emulator; Zoho's
+   * answer there is unconfirmed) with one naming no org of the client.
+   */
+  MISSING_ORG_INFO: 'MISSING_ORG_INFO',
   /** Zoho's "Access Denied": too many requests. Retryable, but only after `retryAfterMs`; the client never retries it itself. */
   RATE_LIMITED: 'RATE_LIMITED',
   /** The accounts server answered with a 5xx status, also after the client's retries. */
