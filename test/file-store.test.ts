@@ -242,13 +242,19 @@ describe('FileStore integrity', () => {
     writeFileSync(empty, '');
     await assert.rejects(usersIn(empty), isCode('CORRUPT_DATA', empty));
 
-    const csv = newFile();
-    writeFileSync(csv, 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time\n');
-    await assert.rejects(usersIn(csv), (error: unknown) => {
-      assert.ok(isCode('CORRUPT_DATA', csv)(error));
-      assert.match((error as Error).message, /zoho-tokens import/);
-      return true;
-    });
+    // The TypeScript SDKs' header, and the Node.js 8.0 and Python SDKs' (BOM and all).
+    for (const header of [
+      'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time\n',
+      '\uFEFFid,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain\r\n',
+    ]) {
+      const csv = newFile();
+      writeFileSync(csv, header);
+      await assert.rejects(usersIn(csv), (error: unknown) => {
+        assert.ok(isCode('CORRUPT_DATA', csv)(error));
+        assert.match((error as Error).message, /zoho-tokens import/);
+        return true;
+      });
+    }
 
     // Writes never remove the file: gone while its backup exists means it was deleted.
     unlinkSync(edited);

@@ -22,10 +22,12 @@ describe('the packed package', () => {
     const target = join(dir, 'app', 'node_modules', 'zoho-token-store');
     mkdirSync(target, { recursive: true });
     execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', target, '--strip-components=1']);
-    // The optional peer dependency the SQLite store loads, as a user would have installed it.
-    symlinkSync(join(root, 'node_modules', 'better-sqlite3'), join(dir, 'app', 'node_modules', 'better-sqlite3'));
-
     const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
+    // The dependencies npm would install beside it, and the optional peer dependency the SQLite
+    // store loads, as a user would have installed it.
+    for (const name of [...Object.keys(manifest.dependencies ?? {}), 'better-sqlite3']) {
+      symlinkSync(join(root, 'node_modules', name), join(dir, 'app', 'node_modules', name));
+    }
     for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
       if (typeof conditions !== 'object' || conditions === null) continue;
       const { types, default: main } = conditions as { types: string; default: string };

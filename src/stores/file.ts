@@ -24,6 +24,7 @@ import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import { FileLock, type HeldLock } from './file-lock.js';
+import { OFFICIAL_HEADER_START } from './official-csv.js';
 
 export { parseOfficialCsv, readOfficialTokenFile } from './official-csv.js';
 
@@ -588,7 +589,7 @@ class FileBackend implements RecordBackend {
     const match = HEAD_PATTERN.exec(text);
     if (!match) {
       if (text.length === 0) throw this.#corrupt('it is empty');
-      if (text.startsWith('id,user_mail,')) {
+      if (OFFICIAL_HEADER_START.test(text)) {
         throw this.#corrupt('it is a token file of the official Zoho SDK; copy its tokens in with zoho-tokens import');
       }
       throw this.#corrupt('it does not start as a zoho-token-store token file');

@@ -19,17 +19,23 @@ export const importCommand = defineCommand({
   summary: "import the official SDK's CSV token file into a store; safe to re-run",
   help: `Usage: zoho-tokens import <official-csv> [--store URL] [--new-ids]
 
-Reads the token file of the official Zoho SDK's FileStore (@zohocrm/typescript-sdk-8.0: a CSV
-with the header id,user_mail,client_id,…,api_domain) and saves every token into the store with
-its matching rules: a token whose user (or id, or refresh token) the store already holds updates
-that token, so running the import again adds nothing. Tokens keep their ids, so code that finds
-them by id keeps working; --new-ids gives them fresh ones instead (needed when another token in
-the store already has one of those ids). A line naming the user (or id, or refresh token) of an
-earlier line updates the token that line saved: the later line wins. Prints how many tokens were
-new, how many updated, and how many lines repeated an earlier one. The CSV file is only read.
+Reads the token file of an official Zoho SDK's FileStore, exactly as that SDK wrote it: the
+TypeScript SDKs' (header id,user_mail,client_id,…,redirect_url,api_domain), the Node.js SDK
+7.0/8.0's (user_name), the legacy Node SDKs' (nine columns, no api_domain, no ids) and the
+Python SDK's (user_name, redirect_uri, values with a comma, quote or line break quoted), with
+LF or CRLF line ends. It saves every token into the store with its matching rules: a token whose
+user (or id, or refresh token) the store already holds updates that token, so running the import
+again adds nothing. Tokens keep their ids, so code that finds them by id keeps working; a line
+with no id takes the id of the token it updates, or a fresh one. --new-ids treats every line so
+(needed when another token in the store already has one of the file's ids). User names are kept
+as written (the 8.0 SDKs write email:orgId). A line naming the user (or id, or refresh token) of
+an earlier line updates the token that line saved: the later line wins. Prints how many tokens
+were new, how many updated, how many lines repeated an earlier one, and how many had no id. The
+CSV file is only read.
 
-A line whose fields cannot be told apart (the official FileStore writes a value holding a comma
-or a line break unquoted) stops the import before anything is saved, naming the line.
+A line whose fields cannot be told apart (the Node.js and TypeScript SDKs write a value holding
+a comma or a line break unquoted; a quote that breaks the Python SDK's quoting) stops the import
+before anything is saved, naming the file and line.
 
 Options:
   --store URL   the token store (default: $TOKEN_STORE_URL, else sqlite:./zohooauth.db)
@@ -49,6 +55,8 @@ Options:
       io.stdout.write(`No tokens in ${printable(file)}; nothing imported.\n`);
       return ExitCode.OK;
     }
+    // Lines without an id (the legacy SDKs write none) get theirs from the store, as --new-ids does.
+    const withoutId = values['new-ids'] ? 0 : tokens.filter((token) => token.getId() === null).length;
     if (values['new-ids']) for (const token of tokens) token.setId(null);
     const { added, total } = await withStore(
       url,
@@ -80,7 +88,10 @@ Options:
       `Imported ${plural(tokens.length, 'token')} from ${printable(file)} into ${where}: ` +
         `${added.toLocaleString('en-US')} new, ${(distinct - added).toLocaleString('en-US')} updated` +
         (repeated === 0 ? '' : `, ${plural(repeated, 'line')} repeating an earlier one (the later line kept)`) +
-        `. The store holds ${plural(total, 'token')}.\n`,
+        `. The store holds ${plural(total, 'token')}.\n` +
+        (withoutId === 0
+          ? ''
+          : `${plural(withoutId, 'line')} had no id: the store gave ${withoutId === 1 ? 'its token an id' : 'their tokens ids'}.\n`),
     );
     return ExitCode.OK;
   },
