@@ -143,3 +143,20 @@ describe('the README and docs code blocks', () => {
     });
   }
 });
+
+describe('docs/benchmarks.md', () => {
+  it('documents every environment variable the bench reads', () => {
+    const bench = join(ROOT, 'bench');
+    const names = new Set(
+      readdirSync(bench).flatMap((file) =>
+        [...readFileSync(join(bench, file), 'utf8').matchAll(/process\.env\.(\w+)/g)].map((m) => m[1] ?? ''),
+      ),
+    );
+    assert.ok(names.has('BENCH_SERVER_SIZES'));
+    const doc = readFileSync(join(ROOT, 'docs', 'benchmarks.md'), 'utf8');
+    assert.deepEqual(
+      [...names].filter((name) => !doc.includes(`\`${name}\``)),
+      [],
+    );
+  });
+});
