@@ -29,8 +29,9 @@ type BenchStore = {
   deleteTokens(): Promise<void>;
 };
 
+const userName = (i: number) => `student${i}@zylkeracademy.com`;
 const fields = (i: number, round = 0): OAuthTokenFields => ({
-  userName: `student${i}@zylkeracademy.com`,
+  userName: userName(i),
   clientId: '1000.7Q2ZV9EXAMPLECLIENTID0000000',
   clientSecret: '8f2c0e3b1a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a',
   refreshToken: `1000.${i.toString(16).padStart(32, '0')}.${round.toString(16).padStart(32, '0')}`,
@@ -150,7 +151,7 @@ export async function benchServerStores(log: (line: string) => void): Promise<Se
         const concurrency = table ? 4 : 32;
         const pick = (i: number) => (i * 2_654_435_761) % n;
         const row: ServerRow = { store: name, n, fillPerSecond };
-        const findByUser = (i: number) => store.findToken(newToken({ userName: `student${pick(i)}@zylker.com` }));
+        const findByUser = (i: number) => store.findToken(newToken({ userName: userName(pick(i)) }));
         row.byUser = await throughput(findByUser, concurrency);
         // One caller: no lookups to coalesce, so what a lone request pays.
         row.byUserAlone = await throughput(findByUser, 1);

@@ -1,5 +1,6 @@
 /**
- * `npm start`: a short tour of the token store on SQLite (./zohooauth.db), no servers needed.
+ * `npm run tour`: a short tour of the token store on SQLite, no servers needed. It keeps its own
+ * database, ./tour.db, so the portal's ./zohooauth.db (`npm start`) is never touched.
  * Two students of Zylker Academy sign in; their tokens are saved; "hours later" a new process
  * finds them by user name and reuses the still-valid access token without a refresh; finally
  * the admin view lists what the store holds, secrets masked. Run it twice: nothing duplicates.
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { OAuthToken, summarizeToken } from 'zoho-token-store';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 
-const path = process.env.TOKEN_DB ?? 'zohooauth.db';
+const path = 'tour.db';
 const client = { clientId: '1000.ZYLKERACADEMYPORTAL', clientSecret: randomBytes(21).toString('hex') };
 const secret = (prefix: string) => `${prefix}.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
 const students = ['ana.lopez@zylkeracademy.com', 'kenji.sato@zylkeracademy.com'];

@@ -1,33 +1,21 @@
 // What users install: pack the package, unpack it into a clean folder, import every entry point.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { installPackedPackage } from './fixtures/packed-package.js';
 
-const root = resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'zts-pack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the packed package', () => {
   it('installs from its tarball and every export loads, with types, outside this repo', () => {
-    const [packed] = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).replace(
-        /^[^[]*/,
-        '',
-      ),
-    ) as { filename: string }[];
-    assert.ok(packed);
-    const target = join(dir, 'app', 'node_modules', 'zoho-token-store');
-    mkdirSync(target, { recursive: true });
-    execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', target, '--strip-components=1']);
+    // The optional peer dependency the SQLite store loads, as a user would have installed it.
+    const { app, target } = installPackedPackage(dir, ['better-sqlite3']);
+
     const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
-    // The dependencies npm would install beside it, and the optional peer dependency the SQLite
-    // store loads, as a user would have installed it.
-    for (const name of [...Object.keys(manifest.dependencies ?? {}), 'better-sqlite3']) {
-      symlinkSync(join(root, 'node_modules', name), join(dir, 'app', 'node_modules', name));
-    }
     for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
       if (typeof conditions !== 'object' || conditions === null) continue;
       const { types, default: main } = conditions as { types: string; default: string };
@@ -59,7 +47,7 @@ describe('the packed package', () => {
       console.log(typeof describeTokenStoreConformance, typeof TokenStoreError);
     `;
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: join(dir, 'app'),
+      cwd: app,
       encoding: 'utf8',
     });
     assert.equal(output.trim(), 'function function');
@@ -68,7 +56,7 @@ describe('the packed package', () => {
     for (const [name, bin] of Object.entries(manifest.bin as Record<string, string>)) {
       assert.match(readFileSync(join(target, bin), 'utf8'), /^#!\/usr\/bin\/env node\n/, `${name}: no shebang`);
       const help = execFileSync(process.execPath, [join(target, bin), '--help'], {
-        cwd: join(dir, 'app'),
+        cwd: app,
         encoding: 'utf8',
       });
       assert.match(help, new RegExp(`Usage: ${name}`), `${name} --help`);

@@ -106,6 +106,9 @@ describe('sessions and sign-in state', () => {
     const session = sessions.read(header);
     assert.equal(session?.email, 'ana.lopez@zylker.com');
     assert.equal(session?.tokenId, '4821736455');
+    // The cookie holds the email, the token id and when the session began: nothing else, no Zoho token.
+    const payload = new SignedValues(key).verify('portal_session', parseCookies(header).get('portal_session') ?? '');
+    assert.deepEqual(payload, { email: 'ana.lopez@zylker.com', tokenId: '4821736455', issuedAt: now });
     // A session signed without the token id (an older cookie) is no session.
     const untied = new SignedValues(key).sign('portal_session', { email: 'ana.lopez@zylker.com', issuedAt: now });
     assert.equal(sessions.read(`portal_session=${untied}`), null);

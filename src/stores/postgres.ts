@@ -33,7 +33,7 @@ export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<
   /** `postgres://user:pass@host:port/database`; wins over the separate fields. */
   url?: string;
   /** An existing pg pool to use; the store will not close it. */
-  pool?: PG.Pool;
+  pool?: PostgresPool;
   /**
    * How many clients `pool` opens at most (its `max`), default 10: refresh locks held at once
    * stay two below it, so the saves made inside them always get a client.
@@ -47,6 +47,22 @@ export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<
   queryTimeoutMs?: number;
   /** Longest wait for a refresh lock, in ms. Default 30000. */
   lockTimeoutMs?: number;
+}
+
+/**
+ * A pg `Pool`, named by its shape rather than imported, so this module's types compile without
+ * `@types/pg` (the driver is an optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const store = new PostgresStore({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) });
+ * ```
+ */
+export interface PostgresPool {
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  end(): Promise<void>;
 }
 
 // pg's numbered placeholders; identifiers come from constants and the validated table name.
@@ -84,7 +100,8 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     this.#activity = `${this.#table}_activity`;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
-    this.#pool = options.pool ?? createPool(options);
+    // Any pg Pool fits PostgresPool; the driver's own type is what the store uses.
+    this.#pool = (options.pool as PG.Pool | undefined) ?? createPool(options);
     this.#lockSlots = new LockSlots(options.poolSize ?? POOL_SIZE);
   }
 

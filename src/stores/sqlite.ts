@@ -25,7 +25,25 @@ export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T>
   /** How long to wait for the refresh lock before failing, in ms. Default 30 000. */
   lockTimeoutMs?: number;
   /** An open better-sqlite3 database to use instead of opening `path`; the store will not close it. */
-  database?: BetterSqlite3.Database;
+  database?: SQLiteDatabase;
+}
+
+/**
+ * A better-sqlite3 `Database`, named by its shape rather than imported, so this module's types
+ * compile without `@types/better-sqlite3` (the driver is an optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3';
+ * const store = new SQLiteStore({ database: new Database('app.db') });
+ * ```
+ */
+export interface SQLiteDatabase {
+  prepare(source: string): unknown;
+  exec(source: string): unknown;
+  pragma(source: string): unknown;
+  transaction(fn: (...args: never[]) => unknown): unknown;
+  close(): unknown;
 }
 
 // Identifiers come from constants and a validated table name; every value is a bound parameter.
@@ -61,7 +79,9 @@ class SQLiteBackend implements RecordBackend {
   constructor(options: SQLiteStoreOptions<TokenLike>) {
     const table = checkTable('SQLiteStore', options.table ?? 'oauthtoken');
     this.#ownsDb = options.database === undefined;
-    this.#db = options.database ?? openDatabase(options.path ?? 'zohooauth.db', options);
+    // Any better-sqlite3 Database fits SQLiteDatabase; the driver's own type is what the store uses.
+    this.#db =
+      (options.database as BetterSqlite3.Database | undefined) ?? openDatabase(options.path ?? 'zohooauth.db', options);
     createSchema(this.#db, table);
 
     const q = `"${table}"`;
