@@ -13,7 +13,7 @@ export type { TokenManagerEvents, TokenManagerOptions, TokenReference } from './
 export { TokenManager } from './lifecycle/token-manager.js';
 export { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from './lifecycle/token-manager-error.js';
 export * from './oauth/index.js';
-export { belongsTo, lookupKeys } from './store/matching.js';
+export { belongsTo, emailOf, lookupKeys, lookupValue } from './store/matching.js';
 export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
 export type { PagedReads, StoreOptions } from './store/record-token-store.js';
 export { RecordTokenStore } from './store/record-token-store.js';

@@ -14,6 +14,7 @@ import {
   LockSlots,
   loadDriver,
   lockTimeout,
+  lookupCondition,
   matchingRows,
   onceUntilFailure,
   POOL_SIZE,
@@ -166,8 +167,9 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   /** The rows whose column equals one of the values, loosely (MySQL may ignore trailing spaces). */
   async #selectWhere(column: LookupColumn, values: readonly string[]) {
     await this.#ready();
-    const test = values.length === 1 ? '= ?' : `IN (${placeholders(values)})`;
-    return this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${columnOf(column)} ${test}`, [...values]);
+    const params: string[] = [];
+    const where = lookupCondition(column, values, (value) => (params.push(value), '?'));
+    return this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${where}`, params);
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -190,8 +192,9 @@ class MySQLBackend implements RecordBackend, RefreshLock {
         const withActivity = new Set<string>();
         for (const chunk of chunked(keys, (key) => key.value.length)) {
           const byColumn = valuesByColumn(chunk);
+          const params: string[] = [];
           const where = [...byColumn]
-            .map(([column, values]) => `${columnOf(column)} IN (${placeholders(values)})`)
+            .map(([column, values]) => lookupCondition(column, values, (value) => (params.push(value), '?')))
             .join(' OR ');
           const ids = byColumn.get('id') ?? [];
           const activityRows =
@@ -200,7 +203,7 @@ class MySQLBackend implements RecordBackend, RefreshLock {
               : ` UNION ALL SELECT ${NO_TOKEN_LIST}, id FROM \`${this.#activity}\` WHERE id IN (${placeholders(ids)})`;
           const rows = await this.#query(
             `SELECT ${SELECT_LIST}, NULL AS activityId FROM \`${this.#table}\` WHERE ${where}${activityRows}`,
-            [...[...byColumn.values()].flat(), ...ids],
+            [...params, ...ids],
             conn,
           );
           const tokenRows = rows.filter((row) => row.activityId == null);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import { lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
@@ -79,6 +80,8 @@ for _, id in ipairs(ARGV) do
 end
 return added`;
 const BACKFILL_BATCH = 1000;
+// The index layout a store was last rebuilt to: 'hashed-index' lacked the `userEmail` sets.
+const INDEX_LAYOUT = 'email-index';
 
 // Records activity only while the token exists, atomically with that check; ZADD GT keeps the
 // later time (and still adds a first one).
@@ -188,7 +191,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   #indexKeysOf(record: TokenRecord): string[] {
     const keys: string[] = [];
     for (const column of LOOKUPS) {
-      const value = record[column];
+      const value = lookupValue(record, column);
       if (column !== 'id' && value !== null) keys.push(this.#indexKey(column, value));
     }
     return keys;
@@ -211,13 +214,13 @@ class RedisBackend implements RecordBackend, RefreshLock {
 
   /**
    * Once per process: a store whose index sets an earlier version named by the raw values
-   * (`idx:<column>:<value>`) gets them again under hashed names, rebuilt from the token hashes,
-   * and the old ones deleted. Safe to run in several processes at once; one that fails (the
+   * (`idx:<column>:<value>`), or that lacks the `userEmail` sets, gets them again under hashed
+   * names, rebuilt from the token hashes, and the raw-named ones deleted. Safe to run in several processes at once; one that fails (the
    * server away) is tried again by the next call.
    */
   #hashedIndex(): Promise<void> {
     this.#indexReady ??= (async () => {
-      if ((await this.#client.get(this.#layoutKey)) === 'hashed-index') return;
+      if ((await this.#client.get(this.#layoutKey)) === INDEX_LAYOUT) return;
       let cursor = '0';
       do {
         const [next, ids] = await this.#client.sscan(this.#idsKey, cursor, 'COUNT', BACKFILL_BATCH);
@@ -234,7 +237,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         if (keys.length > 0) await this.#client.del(...keys);
         cursor = next;
       } while (cursor !== '0');
-      await this.#client.set(this.#layoutKey, 'hashed-index');
+      await this.#client.set(this.#layoutKey, INDEX_LAYOUT);
     })().catch((error: unknown) => {
       this.#indexReady = null;
       throw scrubbed(error);
@@ -305,7 +308,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         key.column === 'id'
           ? await this.#read(this.#client, [key.value])
           : await this.#readIndexed(this.#indexKey(key.column, key.value));
-      return records.filter((record) => record[key.column] === key.value);
+      return records.filter((record) => lookupValue(record, key.column) === key.value);
     } catch (error) {
       throw scrubbed(error);
     }

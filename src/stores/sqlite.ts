@@ -3,12 +3,13 @@ import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { emailRange } from '../store/matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
-import { checkTable, columnOf, LOOKUPS, loadDriver } from './store-support.js';
+import { COLUMN_LOOKUPS, checkTable, columnOf, LOOKUPS, loadDriver, lookupCondition } from './store-support.js';
 
 /** Options for {@link SQLiteStore}. */
 export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -39,7 +40,7 @@ const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
 class SQLiteBackend implements RecordBackend {
   readonly #db: BetterSqlite3.Database;
   readonly #ownsDb: boolean;
-  readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<[string], TokenRecord>>;
+  readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<string[], TokenRecord>>;
   readonly #list: BetterSqlite3.Statement<[], TokenRecord>;
   readonly #firstPage: BetterSqlite3.Statement<[number], TokenRecord>;
   readonly #nextPage: BetterSqlite3.Statement<[string, number], TokenRecord>;
@@ -65,8 +66,12 @@ class SQLiteBackend implements RecordBackend {
     createSchema(this.#db, table);
 
     const q = `"${table}"`;
+    // `userEmail` is a range of the user-name index (two parameters: see `emailRange`).
     this.#findBy = new Map(
-      LOOKUPS.map((field) => [field, this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE ${columnOf(field)} = ?`)]),
+      LOOKUPS.map((field) => [
+        field,
+        this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE ${lookupCondition(field, ['email'], () => '?')}`),
+      ]),
     );
     this.#list = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} ORDER BY rowid`);
     // A range scan of the primary key's index: a page costs its own rows, wherever it starts.
@@ -140,7 +145,7 @@ class SQLiteBackend implements RecordBackend {
   findBy(key: LookupKey): readonly TokenRecord[] {
     const statement = this.#findBy.get(key.column);
     if (!statement) throw new TypeError(`unknown lookup column ${key.column}`);
-    return statement.all(key.value);
+    return key.column === 'userEmail' ? statement.all(...emailRange(key.value)) : statement.all(key.value);
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -229,7 +234,7 @@ function createSchema(db: BetterSqlite3.Database, table: string): void {
     id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255),
     refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
     redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id))`);
-  for (const field of LOOKUPS.filter((f) => f !== 'id')) {
+  for (const field of COLUMN_LOOKUPS.filter((f) => f !== 'id')) {
     const column = columnOf(field);
     db.exec(`CREATE INDEX IF NOT EXISTS "${table}_${column}" ON "${table}" (${column})`);
   }

@@ -1,12 +1,38 @@
 import { createRequire } from 'node:module';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { emailRange, lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey } from '../store/record-backend.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 
 /** Table names a store accepts: letters, digits, underscores; never quoted user input. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-export const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
+export const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'userEmail', 'accessToken', 'grantToken', 'refreshToken'];
+/** The lookups that are a column of the table (`userEmail` is a range of `user_name`). */
+export const COLUMN_LOOKUPS = LOOKUPS.filter((column) => column !== 'userEmail');
 export const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
+
+/**
+ * SQL that selects the rows of one lookup column for `values`, with `param()` giving the next
+ * placeholder and pushing its value: `column = ?` or `IN (…)`, and for `userEmail` a range of
+ * `user_name` per value, which the user-name index answers. `userNameColumn` may add a collation.
+ */
+export function lookupCondition(
+  column: LookupColumn,
+  values: readonly string[],
+  param: (value: string) => string,
+  userNameColumn = 'user_name',
+): string {
+  if (column === 'userEmail') {
+    return values
+      .map((email) => {
+        const [from, to] = emailRange(email);
+        return `(${userNameColumn} >= ${param(from)} AND ${userNameColumn} < ${param(to)})`;
+      })
+      .join(' OR ');
+  }
+  const name = columnOf(column);
+  return values.length === 1 ? `${name} = ${param(values[0] as string)}` : `${name} IN (${values.map(param).join(', ')})`;
+}
 
 /** Validates a table name, so it can be spliced into SQL as an identifier. */
 export function checkTable(store: string, table: string): string {
@@ -53,7 +79,7 @@ export function exactRows(
   const out: TokenRecord[] = [];
   for (const row of rows) {
     const record = toRecord(row);
-    if (record[column] === value) out.push(record);
+    if (lookupValue(record, column) === value) out.push(record);
   }
   return out;
 }
@@ -95,7 +121,10 @@ export function chunked<T>(items: readonly T[], size: (item: T) => number, maxIt
 export function matchesAnyKey(keys: readonly LookupKey[]): (record: TokenRecord) => boolean {
   const wanted = new Set(keys.map((key) => `${key.column}\u0000${key.value}`));
   return (record) =>
-    LOOKUPS.some((column) => record[column] !== null && wanted.has(`${column}\u0000${record[column]}`));
+    LOOKUPS.some((column) => {
+      const value = lookupValue(record, column);
+      return value !== null && wanted.has(`${column}\u0000${value}`);
+    });
 }
 
 /** The rows that equal one of the keys exactly (SQL may have matched loosely), as records. */
