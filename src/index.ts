@@ -1,6 +1,6 @@
 export type { AccessTokenSource, CrmRequestOptions } from './crm/crm-client.js';
 export { CrmError, CrmErrorCode, createCrmClient, isCrmError } from './crm/crm-client.js';
-export { fetchCurrentUserEmail } from './crm/current-user.js';
+export { fetchCurrentUserEmail, fetchCurrentUserName, fetchOrgZgid } from './crm/current-user.js';
 export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
 export type { FileOwnership } from './file-trust.js';
 export { untrustedFileReason } from './file-trust.js';
