@@ -163,7 +163,9 @@ describe('a TokenManager and the official SDK sharing one SQLite file', () => {
 
   it('a manager that signs the user in names them as the SDK does; a plain email of two orgs is AMBIGUOUS_USER', async () => {
     const store = new SQLiteStore({ path: join(dir, 'manager-first.db') });
-    const manager = managerOn(store, { grantToken: emulator.issueGrantCode({ userEmail: USER, accessType: 'offline' }) });
+    const manager = managerOn(store, {
+      grantToken: emulator.issueGrantCode({ userEmail: USER, accessType: 'offline' }),
+    });
     await manager.getAccessToken();
     const [row] = await store.getTokens();
     assert.match(row?.getUserSignature()?.getName() ?? '', /^ana\.lopez@zylker\.com:\d+$/);

@@ -47,9 +47,11 @@ interface QueuedSave {
 }
 
 // Ten digits, like the official DBStore's numeric ids, so they fit its `id varchar(10)` and its
-// own `max(id) + 1` keeps working on a shared table. Random, so concurrent inserts need no counter.
+// own `max(id) + 1` keeps working on a shared table; below 2^31, so they also fit the signed INT
+// `id … auto_increment` of a legacy (`zcrmsdk`) table, whose counter then goes on after them.
+// Random, so concurrent inserts need no counter.
 const MIN_ID = 1_000_000_000;
-const MAX_ID = 9_000_000_000;
+const MAX_ID = 2 ** 31;
 /** A random id in the form every built-in store gives a new token (ten digits). */
 export const freshId = (): string => String(randomInt(MIN_ID, MAX_ID));
 
@@ -433,7 +435,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 
   /**
    * Runs an atomic write given `count` fresh ids, with new ones when the backend finds one taken.
-   * A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
+   * A fresh id collides about once in 10^4 saves at 100k tokens; a few tries always suffice
    * unless the backend misreports its rows.
    */
   async #withFreshIds(

@@ -7,10 +7,10 @@ import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import {
+  COLUMN_LOOKUPS,
   checkTable,
   columnOf,
   exactRows,
-  COLUMN_LOOKUPS,
   LockSlots,
   loadDriver,
   lockTimeout,
