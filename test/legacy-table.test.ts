@@ -251,4 +251,17 @@ describe('a legacy oauthtoken table in MySQL (zcrmsdk’s DDL: INT auto_incremen
     assert.ok((columns as { name: string }[]).some((c) => c.name === 'api_domain'));
     await moved.close();
   });
+
+  it('creates a legacy table when told to', { skip: !up }, async () => {
+    const told = `${table}_told`;
+    const store = new MySQLStore({ url: MYSQL_URL, table: told, layout: 'legacy' });
+    try {
+      await store.saveToken(new OAuthToken({ userName: 'dee@zylker.com:1', ...CLIENT, refreshToken: '1000.r' }));
+      const [rows] = await connection.query(`SELECT user_mail, refresh_token FROM \`${told}\``);
+      assert.deepEqual(rows, [{ user_mail: 'dee@zylker.com', refresh_token: '1000.r' }]);
+    } finally {
+      await store.close();
+      await connection.query(`DROP TABLE IF EXISTS \`${told}\`, \`${told}_activity\``);
+    }
+  });
 });

@@ -115,13 +115,15 @@ describe('a TokenManager and the official SDK sharing one SQLite file', () => {
     clientSecret: EMULATOR_CLIENT.clientSecret,
     redirectUri: EMULATOR_CLIENT.redirectUris[0],
   };
+  // The manager's clock runs with the SDK's (Date.now), moved on with the emulator's by `skew`.
+  let skew = 0;
   const managerOn = (store: SQLiteStore, token: { userName: string } | { grantToken: string }) =>
     new TokenManager({
       environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
       store,
       client,
       token,
-      now: () => emulator.clock.now(),
+      now: () => Date.now() + skew,
     });
   const names = (tokens: readonly TokenLike[]) => tokens.map((t) => t.getUserSignature()?.getName());
 
@@ -142,6 +144,7 @@ describe('a TokenManager and the official SDK sharing one SQLite file', () => {
 
     // Past expiry on both clocks: the manager refreshes once and updates the SDK's row.
     emulator.clock.advance(2 * HOUR);
+    skew += 2 * HOUR;
     const renewed = await manager.getAccessToken();
     assert.notEqual(renewed, sdkRow?.getAccessToken());
     assert.equal(emulator.counters()['token.refresh_token'], 1);
