@@ -50,6 +50,11 @@ export const TokenStoreErrorCode = {
   INVALID_STORE_URL: 'INVALID_STORE_URL',
   /** The store cannot do this (for example, it does not track token activity). */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
+  /**
+   * A plain email names a user who has tokens in several orgs (`email:zgid` rows of different
+   * zgids), and nothing else the token carries decides which: name the user as `email:zgid`.
+   */
+  AMBIGUOUS_USER: 'AMBIGUOUS_USER',
 } as const;
 
 export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];

@@ -1,6 +1,6 @@
 export type { AccessTokenSource, CrmRequestOptions } from './crm/crm-client.js';
 export { CrmError, CrmErrorCode, createCrmClient, isCrmError } from './crm/crm-client.js';
-export { fetchCurrentUserEmail } from './crm/current-user.js';
+export { fetchCurrentUserEmail, fetchCurrentUserName, fetchOrgZgid } from './crm/current-user.js';
 export { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from './errors.js';
 export type { FileOwnership } from './file-trust.js';
 export { untrustedFileReason } from './file-trust.js';
@@ -13,7 +13,7 @@ export type { TokenManagerEvents, TokenManagerOptions, TokenReference } from './
 export { TokenManager } from './lifecycle/token-manager.js';
 export { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from './lifecycle/token-manager-error.js';
 export * from './oauth/index.js';
-export { belongsTo, lookupKeys } from './store/matching.js';
+export { belongsTo, emailOf, lookupKeys, lookupValue } from './store/matching.js';
 export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
 export type { PagedReads, StoreOptions } from './store/record-token-store.js';
 export { RecordTokenStore } from './store/record-token-store.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { lookupValue } from '../src/store/matching.js';
 import type { LookupColumn } from '../src/store/record-backend.js';
 import { LookupCoalescer } from '../src/stores/lookup-coalescer.js';
 import type { TokenRecord } from '../src/token/token-record.js';
@@ -25,7 +26,7 @@ function table(rows: readonly TokenRecord[], loose = false) {
     // Read when the query arrives, answer a moment later; `loose` compares as MySQL does (trailing spaces ignored).
     const wanted = new Set(values.map((v) => (loose ? v.trimEnd() : v)));
     const found = rows.filter((row) => {
-      const value = row[column];
+      const value = lookupValue(row, column);
       return value !== null && wanted.has(loose ? value.trimEnd() : value);
     });
     await new Promise((resolve) => setTimeout(resolve, 1));

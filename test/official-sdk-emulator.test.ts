@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sdk from '@zohocrm/typescript-sdk-8.0';
-import { OAuthToken as OurToken, type TokenLike } from 'zoho-token-store';
+import {
+  customEnvironment,
+  isTokenStoreError,
+  OAuthToken as OurToken,
+  type TokenLike,
+  TokenManager,
+  TokenStoreErrorCode,
+} from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 
@@ -98,6 +105,80 @@ describe('the official SDK against the emulator, on SQLiteStore', () => {
     t.diagnostic(`official SDK, 1,000 concurrent getToken(): ${refreshCalls} refresh requests, ${failed} failed`);
     // Zoho allows 10 access tokens per refresh token per 10 minutes: the rest are throttled.
     assert.ok(refreshCalls > 10, `expected a stampede, saw ${refreshCalls} refresh requests`);
+    await store.close();
+  });
+});
+
+describe('a TokenManager and the official SDK sharing one SQLite file', () => {
+  const client = {
+    clientId: EMULATOR_CLIENT.clientId,
+    clientSecret: EMULATOR_CLIENT.clientSecret,
+    redirectUri: EMULATOR_CLIENT.redirectUris[0],
+  };
+  // The manager's clock runs with the SDK's (Date.now), moved on with the emulator's by `skew`.
+  let skew = 0;
+  const managerOn = (store: SQLiteStore, token: { userName: string } | { grantToken: string }) =>
+    new TokenManager({
+      environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
+      store,
+      client,
+      token,
+      now: () => Date.now() + skew,
+    });
+  const names = (tokens: readonly TokenLike[]) => tokens.map((t) => t.getUserSignature()?.getName());
+
+  it('keep one row for the user: the manager finds and refreshes the SDK’s row, and the SDK goes on with it', async () => {
+    emulator.resetCounters();
+    const path = join(dir, 'shared.db');
+    const sdkStore = new SQLiteStore({ path, tokenFactory });
+    await initialise(sdkStore);
+    const [sdkRow] = await sdkStore.getTokens();
+    const sdkName = sdkRow?.getUserSignature()?.getName() ?? '';
+    assert.match(sdkName, /^ana\.lopez@zylker\.com:\d+$/);
+
+    // Our manager, in "another process", knows the user only by email.
+    const ourStore = new SQLiteStore({ path });
+    const manager = managerOn(ourStore, { userName: USER });
+    assert.equal(await manager.getAccessToken(), sdkRow?.getAccessToken(), 'the SDK’s token, no new exchange');
+    assert.equal(emulator.counters()['token.authorization_code'], 1);
+
+    // Past expiry on both clocks: the manager refreshes once and updates the SDK's row.
+    emulator.clock.advance(2 * HOUR);
+    skew += 2 * HOUR;
+    const renewed = await manager.getAccessToken();
+    assert.notEqual(renewed, sdkRow?.getAccessToken());
+    assert.equal(emulator.counters()['token.refresh_token'], 1);
+    const rows = await ourStore.getTokens();
+    assert.deepEqual(names(rows), [sdkName], 'one row, still named as the SDK names it');
+    assert.equal(rows[0]?.getId(), sdkRow?.getId());
+    assert.equal(rows[0]?.getAccessToken(), renewed);
+
+    // The SDK keeps working on the same row with the manager's token.
+    const reloaded = new SQLiteStore({ path, tokenFactory });
+    const again = new OAuthBuilder().id(sdkRow?.getId() as string).build();
+    const environment = new Environment(emulator.url, `${emulator.url}/oauth/v2/token`, emulator.url);
+    await new InitializeBuilder().environment(environment).token(again).store(reloaded).resourcePath(dir).initialize();
+    assert.ok((await leadNames()).length > 0);
+    assert.equal(emulator.counters()['token.refresh_token'], 1, 'the SDK used the manager’s token');
+    assert.deepEqual(names(await reloaded.getTokens()), [sdkName]);
+    await Promise.all([sdkStore.close(), ourStore.close(), reloaded.close()]);
+  });
+
+  it('a manager that signs the user in names them as the SDK does; a plain email of two orgs is AMBIGUOUS_USER', async () => {
+    const store = new SQLiteStore({ path: join(dir, 'manager-first.db') });
+    const manager = managerOn(store, {
+      grantToken: emulator.issueGrantCode({ userEmail: USER, accessType: 'offline' }),
+    });
+    await manager.getAccessToken();
+    const [row] = await store.getTokens();
+    assert.match(row?.getUserSignature()?.getName() ?? '', /^ana\.lopez@zylker\.com:\d+$/);
+    assert.equal(await managerOn(store, { userName: USER }).getAccessToken(), row?.getAccessToken());
+
+    await store.saveToken(new OurToken({ userName: `${USER}:999`, accessToken: '1000.other-org' }));
+    await assert.rejects(managerOn(store, { userName: USER }).getAccessToken(), (error: unknown) => {
+      assert.ok(isTokenStoreError(error) && error.code === TokenStoreErrorCode.AMBIGUOUS_USER, String(error));
+      return true;
+    });
     await store.close();
   });
 });

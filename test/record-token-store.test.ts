@@ -4,6 +4,7 @@ import {
   hasActivityTracking,
   isTokenStoreError,
   type LookupKey,
+  lookupValue,
   OAuthToken,
   type OAuthTokenFields,
   type RecordBackend,
@@ -256,7 +257,7 @@ function slowBackend() {
   };
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   const matching = (keys: readonly LookupKey[]) =>
-    [...rows.values()].filter((row) => keys.some((key) => row[key.column] === key.value));
+    [...rows.values()].filter((row) => keys.some((key) => lookupValue(row, key.column) === key.value));
   const write = (records: readonly TokenRecord[]) => {
     if (calls.down) throw new Error('connection refused');
     if (records.some(calls.refuses)) {

@@ -38,6 +38,23 @@ const token = (n: number) =>
   });
 
 describe('SQLiteStore on disk', () => {
+  it('looks up the email:zgid rows of a plain email with a range of the user-name index', async () => {
+    const path = newFile();
+    const store = new SQLiteStore({ path });
+    await store.saveToken(new OAuthToken({ userName: 'ana@zylker.com:700001234', refreshToken: 'r' }));
+    assert.ok(await store.findToken(new OAuthToken({ userName: 'ana@zylker.com' })));
+    await store.close();
+    const db = new Database(path);
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT * FROM oauthtoken WHERE (user_name >= ? AND user_name < ?)')
+      .all('ana@zylker.com:', 'ana@zylker.com;') as { detail: string }[];
+    db.close();
+    assert.match(
+      plan.map((step) => step.detail).join('\n'),
+      /SEARCH oauthtoken USING INDEX oauthtoken_user_name \(user_name>\? AND user_name<\?\)/,
+    );
+  });
+
   it('creates the official table, with an index per lookup column, in a file only its owner can read', async () => {
     const path = newFile();
     const store = new SQLiteStore({ path });

@@ -24,6 +24,8 @@ import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 import { sixMethodStore } from './fixtures/six-method-store.js';
 
 const USER = 'ana.lopez@zylker.com';
+// Named as the official SDK 8.0 names users: email and the org's zgid (the emulator's first org).
+const USER_NAME = `${USER}:700001234`;
 const HOUR = 3_600_000;
 
 let emulator: ZohoEmulator;
@@ -116,8 +118,9 @@ for (const [name, createStore] of [
       assert.match(accessToken, /^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$/);
       assert.equal(count('token.authorization_code'), 1);
       assert.equal(count('crm.users'), 1);
+      assert.equal(count('crm.org'), 1);
       const stored = await onlyToken(store);
-      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(stored.getUserSignature()?.getName(), USER_NAME);
       assert.equal(stored.getAccessToken(), accessToken);
       assert.match(stored.getRefreshToken() ?? '', /^1000\./);
       assert.equal(stored.getGrantToken(), '');
@@ -201,7 +204,7 @@ for (const [name, createStore] of [
       const stored = await onlyToken(store);
       assert.equal(stored.getAccessToken(), accessToken);
       assert.equal(stored.getRefreshToken(), refreshToken);
-      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(stored.getUserSignature()?.getName(), USER_NAME);
       assert.equal(await managerFor(store, { refreshToken }).getAccessToken(), accessToken);
       assert.equal(count('token.refresh_token'), 1);
     });
@@ -425,7 +428,7 @@ describe('TokenManager failures', () => {
     assert.equal(await manager.getAccessToken(), accessToken);
     const stored = await onlyToken(store);
     assert.equal(stored.getAccessToken(), accessToken);
-    assert.equal(stored.getUserSignature()?.getName(), USER);
+    assert.equal(stored.getUserSignature()?.getName(), USER_NAME);
     assert.equal(await managerFor(store, { accessToken }, { client: undefined }).getAccessToken(), accessToken);
 
     stored.setExpiresIn(String(emulator.clock.now() - 1));

@@ -6,6 +6,7 @@
  */
 import {
   type LookupKey,
+  lookupValue,
   type RecordBackend,
   RecordTokenStore,
   TOKEN_COLUMNS,
@@ -49,9 +50,9 @@ class ListBackend implements RecordBackend {
     this.#rows.length = 0;
   }
 
+  // lookupValue also answers `userEmail`, the email part of a user named `email:zgid`.
   #matching(key: LookupKey): TokenRow[] {
-    const position = FIELDS.indexOf(key.column);
-    return this.#rows.filter((row) => row[position] === key.value);
+    return this.#rows.filter((row) => lookupValue(toRecord(row), key.column) === key.value);
   }
 }
 

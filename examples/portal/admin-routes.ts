@@ -4,6 +4,7 @@ import { htmlReply, type Reply, redirect } from './http-reply.js';
 import { type AdminRow, adminPage } from './pages.js';
 import { type PortalContext, type PortalRequest, type Route, viewerOf } from './portal-context.js';
 import type { Session } from './sessions.js';
+import { emailOfUser } from './user-tokens.js';
 
 const NOTICES: Readonly<Record<string, string>> = {
   revoked: 'The token was revoked at Zoho and deleted. Its user must sign in again.',
@@ -91,7 +92,7 @@ async function act(
   const token = id ? await change(id) : null;
   if (!token) return redirect('/admin?done=gone');
   // Revoking your own access signs you out here as well.
-  if (token.getUserSignature()?.getName() === allowed.session.email) {
+  if (emailOfUser(token) === allowed.session.email) {
     return redirect('/?notice=revoked', [portal.sessions.end()]);
   }
   return redirect(`/admin?done=${done}`);

@@ -1,5 +1,6 @@
 import {
   type Environment,
+  emailOf,
   OAuthToken,
   type TokenLike,
   TokenManager,
@@ -58,7 +59,7 @@ export class UserTokens {
     const token = await manager.getToken().catch((error: unknown) => {
       throw mustSignInAgain(error) ? new PortalError(SIGN_IN_EXPIRED) : error;
     });
-    const email = token.getUserSignature()?.getName();
+    const email = emailOfUser(token);
     if (!email) {
       // A token no one can be signed in with must not linger at Zoho or in the store.
       await manager.revoke();
@@ -139,7 +140,7 @@ export class UserTokens {
   }
 
   #forgetOwner(token: TokenLike, what: string): void {
-    const email = token.getUserSignature()?.getName();
+    const email = emailOfUser(token);
     if (email) this.forget(email);
     this.#log(`token ${token.getId()} of ${email ?? 'an unknown user'} ${what}`);
   }
@@ -175,4 +176,10 @@ export class UserTokens {
     );
     return manager;
   }
+}
+
+/** The email of a token's user, named `email:zgid` as the official SDK names it, or plain. */
+export function emailOfUser(token: TokenLike): string | undefined {
+  const name = token.getUserSignature()?.getName() ?? null;
+  return emailOf(name) ?? name ?? undefined;
 }

@@ -30,3 +30,49 @@ export async function fetchCurrentUserEmail(
   const email = (body as { users?: { email?: unknown }[] } | null)?.users?.[0]?.email;
   return typeof email === 'string' && email.length > 0 ? email : null;
 }
+
+/**
+ * The org's `zgid`, from `GET /crm/v8/org`: the second half of the user name the official SDK
+ * 8.0 stores (`email:zgid`). Null when Zoho answers with an error status (the token may lack
+ * the `ZohoCRM.org.READ` scope) or names no zgid. Throws as {@link fetchCurrentUserEmail}.
+ *
+ * @example
+ * ```ts
+ * const zgid = await fetchOrgZgid('https://www.zohoapis.eu', accessToken); // '700001234'
+ * ```
+ */
+export async function fetchOrgZgid(
+  apiDomain: string,
+  accessToken: string,
+  options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
+): Promise<string | null> {
+  const url = apiUrl(apiDomain, '/crm/v8/org', options.environment);
+  const limits = { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: CRM_MAX_RESPONSE_BYTES };
+  const { response, body } = await callCrm(options.fetch ?? fetch, url, limits, {
+    headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
+  });
+  if (!response.ok) return null;
+  const zgid = (body as { org?: { zgid?: unknown }[] } | null)?.org?.[0]?.zgid;
+  return (typeof zgid === 'string' || typeof zgid === 'number') && String(zgid).length > 0 ? String(zgid) : null;
+}
+
+/**
+ * The user name the official SDK 8.0 gives a new token: `email:zgid` from `/users?type=CurrentUser`
+ * and `/org`, the plain email when the org is not known, null when the email is not. A store
+ * matches either form to the other (see `lookupKeys`), so one user keeps one row across SDKs.
+ *
+ * @example
+ * ```ts
+ * const name = await fetchCurrentUserName('https://www.zohoapis.eu', accessToken); // 'ana@zylker.com:700001234'
+ * ```
+ */
+export async function fetchCurrentUserName(
+  apiDomain: string,
+  accessToken: string,
+  options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
+): Promise<string | null> {
+  const email = await fetchCurrentUserEmail(apiDomain, accessToken, options);
+  if (email === null) return null;
+  const zgid = await fetchOrgZgid(apiDomain, accessToken, options);
+  return zgid === null ? email : `${email}:${zgid}`;
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { fetchCurrentUserEmail } from '../crm/current-user.js';
+import { fetchCurrentUserName } from '../crm/current-user.js';
 import { isTokenStoreError } from '../errors.js';
 import {
   type AccountsRequestOptions,
@@ -51,7 +51,11 @@ export interface TokenManagerOptions {
   client?: ClientCredentials;
   /** Refresh this long before the access token expires. Default 5 minutes. */
   refreshWindowMs?: number;
-  /** Resolve the user's email with `/crm/v8/users?type=CurrentUser` when a new token has none. Default true. */
+  /**
+   * Name the user of a new token that has none as the official SDK does: `email:zgid`, from
+   * `/crm/v8/users?type=CurrentUser` and `/crm/v8/org` (the plain email when the org cannot be
+   * read). Default true. A reference by plain email still finds that row (see `lookupKeys`).
+   */
   resolveUser?: boolean;
   /** Fetch, timeouts and retries for calls to Zoho. */
   http?: Omit<AccountsRequestOptions, 'now' | 'signal'>;
@@ -482,11 +486,12 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     if (this.#options.resolveUser === false || userNameOf(token) !== null) return;
     const apiDomain = token.getAPIDomain() ?? this.#options.environment.apiBaseUrl;
     try {
-      const email = await fetchCurrentUserEmail(apiDomain, token.getAccessToken() as string, {
+      // Named as the official SDK names it (`email:zgid`), so both find one row for the user.
+      const name = await fetchCurrentUserName(apiDomain, token.getAccessToken() as string, {
         ...this.#options.http,
         environment: this.#options.environment,
       });
-      if (email) token.setUserSignature(new UserSignature(email));
+      if (name) token.setUserSignature(new UserSignature(name));
     } catch (error) {
       this.#logger.warn?.('could not resolve the token’s user', { message: (error as Error).message });
     }

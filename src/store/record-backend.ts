@@ -1,10 +1,14 @@
 import type { TokenRecord } from '../token/token-record.js';
 import type { TokenActivity } from './token-activity.js';
 
-/** The columns a token can be looked up by. */
-export type LookupColumn = 'id' | 'userName' | 'accessToken' | 'grantToken' | 'refreshToken';
+/**
+ * The columns a token can be looked up by. `userEmail` is derived from `userName`: the email of a
+ * user named the official SDK 8.0's way, `email:zgid` (the part before the first `:`); a plain
+ * name has none. A lookup of it finds every org's row of that email (see `emailOf`).
+ */
+export type LookupColumn = 'id' | 'userName' | 'userEmail' | 'accessToken' | 'grantToken' | 'refreshToken';
 
-/** One lookup: rows whose `column` equals `value`. */
+/** One lookup: rows whose `column` equals `value` (for `userEmail`, whose `emailOf(userName)` does). */
 export interface LookupKey {
   readonly column: LookupColumn;
   readonly value: string;

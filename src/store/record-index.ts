@@ -1,7 +1,14 @@
 import type { TokenRecord } from '../token/token-record.js';
+import { lookupValue } from './matching.js';
 import type { LookupColumn, LookupKey } from './record-backend.js';
 
-const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = ['userName', 'accessToken', 'grantToken', 'refreshToken'];
+const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = [
+  'userName',
+  'userEmail',
+  'accessToken',
+  'grantToken',
+  'refreshToken',
+];
 const NONE: readonly TokenRecord[] = [];
 
 // An index entry is the one row with that value or, rarely, several; keeping the single row
@@ -40,7 +47,7 @@ export class RecordIndex {
     this.remove(record.id);
     this.#byId.set(record.id, record);
     for (const [column, index] of this.#indexes) {
-      const value = record[column];
+      const value = lookupValue(record, column);
       if (value == null) continue;
       const entry = index.get(value);
       index.set(value, entry === undefined ? record : [...(Array.isArray(entry) ? entry : [entry]), record]);
@@ -53,7 +60,7 @@ export class RecordIndex {
     if (!old) return;
     this.#byId.delete(id);
     for (const [column, index] of this.#indexes) {
-      const value = old[column];
+      const value = lookupValue(old, column);
       if (value == null) continue;
       const entry = index.get(value);
       const rest = Array.isArray(entry) ? entry.filter((row) => row !== old) : [];

@@ -3,7 +3,16 @@ import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../erro
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
 import { InFlight } from './in-flight.js';
-import { belongsTo, firstMatch, hasCredential, lookupKeys } from './matching.js';
+import {
+  AMBIGUOUS,
+  ambiguousUser,
+  firstMatch,
+  hasCredential,
+  lookupKeys,
+  lookupValue,
+  pickRow,
+  savedUserName,
+} from './matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from './record-backend.js';
 import { refusedData } from './refused-data.js';
 import { refuseSealed } from './sealed-values.js';
@@ -38,9 +47,11 @@ interface QueuedSave {
 }
 
 // Ten digits, like the official DBStore's numeric ids, so they fit its `id varchar(10)` and its
-// own `max(id) + 1` keeps working on a shared table. Random, so concurrent inserts need no counter.
+// own `max(id) + 1` keeps working on a shared table; below 2^31, so they also fit the signed INT
+// `id … auto_increment` of a legacy (`zcrmsdk`) table, whose counter then goes on after them.
+// Random, so concurrent inserts need no counter.
 const MIN_ID = 1_000_000_000;
-const MAX_ID = 9_000_000_000;
+const MAX_ID = 2 ** 31;
 /** A random id in the form every built-in store gives a new token (ten digits). */
 export const freshId = (): string => String(randomInt(MIN_ID, MAX_ID));
 
@@ -124,12 +135,14 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
   async findToken<U extends object>(token: U): Promise<U | null> {
     assertToken(token, 'findToken');
     this.#assertOpen('findToken');
+    let ambiguous = false;
     for (const key of lookupKeys(token)) {
       const found = this.#findBy(key, 'findToken');
-      const rows = Array.isArray(found) ? found : await found;
-      const row = rows.find((candidate) => belongsTo(token, key, candidate));
-      if (row) return fillToken(token, this.#readable(row, 'findToken'));
+      const row = pickRow(token, key, Array.isArray(found) ? found : await found);
+      if (row === AMBIGUOUS) ambiguous = true;
+      else if (row) return fillToken(token, this.#readable(row, 'findToken'));
     }
+    if (ambiguous) throw ambiguousUser('findToken');
     return null;
   }
 
@@ -422,7 +435,7 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
 
   /**
    * Runs an atomic write given `count` fresh ids, with new ones when the backend finds one taken.
-   * A fresh id collides about once in 10^5 saves at 100k tokens; a few tries always suffice
+   * A fresh id collides about once in 10^4 saves at 100k tokens; a few tries always suffice
    * unless the backend misreports its rows.
    */
   async #withFreshIds(
@@ -516,13 +529,16 @@ function decideWrite(
   newId: string,
   passSealed: boolean,
 ): TokenRecord {
-  const rowsFor = (key: LookupKey) => candidates.filter((row) => row[key.column] === key.value);
+  const rowsFor = (key: LookupKey) => candidates.filter((row) => lookupValue(row, key.column) === key.value);
   const existing = firstMatch(token, keys, rowsFor);
   if (!passSealed) {
     if (existing) refuseSealed(existing, 'saveToken');
     refuseSealed(recordOf(token, existing?.id ?? 'to save'), 'saveToken');
   }
-  if (existing) return mergeOver(recordOf(token, existing.id), existing);
+  if (existing) {
+    const incoming = recordOf(token, existing.id);
+    return mergeOver({ ...incoming, userName: savedUserName(incoming.userName, existing.userName) }, existing);
+  }
 
   if (!hasCredential(token)) {
     throw new TokenStoreError(
@@ -541,7 +557,13 @@ function decideWrite(
   return recordOf(token, newId);
 }
 
-const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = ['userName', 'accessToken', 'grantToken', 'refreshToken'];
+const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = [
+  'userName',
+  'userEmail',
+  'accessToken',
+  'grantToken',
+  'refreshToken',
+];
 
 function distinctKeys(keys: readonly LookupKey[]): LookupKey[] {
   const seen = new Map<string, LookupKey>();
@@ -576,8 +598,9 @@ function planBatch(
   const put = (row: TokenRecord) => {
     const old = rows.get(row.id);
     for (const column of INDEXED) {
-      if (old?.[column] != null) index.get(slot(column, old[column]))?.delete(row.id);
-      const value = row[column];
+      const oldValue = old === undefined ? null : lookupValue(old, column);
+      if (oldValue != null) index.get(slot(column, oldValue))?.delete(row.id);
+      const value = lookupValue(row, column);
       if (value == null) continue;
       const ids = index.get(slot(column, value)) ?? new Set<string>();
       index.set(slot(column, value), ids.add(row.id));

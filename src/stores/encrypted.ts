@@ -1,7 +1,7 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
 import { InFlight } from '../store/in-flight.js';
-import { lookupKeys } from '../store/matching.js';
+import { lookupKeys, savedUserName } from '../store/matching.js';
 import { freshId, type PagedReads } from '../store/record-token-store.js';
 import { isSealedValue } from '../store/sealed-values.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
@@ -397,7 +397,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
 
   #attempts(token: TokenLike): readonly Attempt[] {
     const ids = this.#cipher.keyIds;
-    const byValue = lookupKeys(token).some((key) => key.column !== 'userName' && key.column !== 'id');
+    const byValue = lookupKeys(token).some((key) => !['userName', 'userEmail', 'id'].includes(key.column));
     if (!byValue) return [{ format: 'index', keyId: this.#cipher.primaryId }];
     const current = ids.map((keyId) => ({ format: 'index', keyId }) as const);
     if (!this.#migration) return current;
@@ -434,6 +434,7 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     const found = await this.#find(token);
     const id = found?.stored.id ?? nonEmpty(token.getId()) ?? (await this.#freeId());
     const merged: Record<string, string | null> = { ...recordOf(token, id) };
+    if (found) merged.userName = savedUserName(merged.userName ?? null, found.opened.userName);
     if (found) for (const [field, value] of Object.entries(found.opened)) merged[field] ??= value;
     return merged as unknown as TokenRecord;
   }

@@ -1,3 +1,4 @@
+import { lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey } from '../store/record-backend.js';
 import { refusedData } from '../store/refused-data.js';
 import type { TokenRecord } from '../token/token-record.js';
@@ -94,7 +95,7 @@ export class LookupCoalescer {
     const byMatch = new Map<string, TokenRecord[]>();
     try {
       for (const row of await this.#read(column, values)) {
-        const value = row[column];
+        const value = lookupValue(row, column);
         if (value === null || !byValue.has(value)) continue;
         const group = byMatch.get(value);
         if (group) group.push(row);

@@ -1,25 +1,31 @@
 import type * as MySQL from 'mysql2/promise';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import { lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
-import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
+import type { TokenRecord } from '../token/token-record.js';
 import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import {
+  CURRENT_SHAPE,
   checkTable,
   chunked,
-  columnOf,
-  exactRows,
   LockSlots,
   loadDriver,
   lockTimeout,
-  matchingRows,
+  lookupCondition,
+  matchesAnyKey,
   onceUntilFailure,
   POOL_SIZE,
+  recordIn,
+  shapeColumn,
+  shapeOf,
   storageFailure,
-  toRecord,
+  type TableLayout,
+  type TableShape,
   valuesByColumn,
+  valuesIn,
 } from './store-support.js';
 
 /** Options for {@link MySQLStore}. */
@@ -46,19 +52,41 @@ export interface MySQLStoreOptions<T extends TokenLike> extends StoreOptions<T>,
   queryTimeoutMs?: number;
   /** Longest wait for a refresh lock, in ms. Default 30000. */
   lockTimeoutMs?: number;
+  /**
+   * The layout of the table when the store creates it: `current` (default), or `legacy`, the
+   * DBStore table of `zcrmsdk` 1.x and the 2.0 SDKs (`user_mail`, no `api_domain`). A table
+   * that exists is used in the layout it has, told by its columns on first use.
+   */
+  layout?: TableLayout;
 }
 
-const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS ${c.field}`).join(', ');
-const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
-const PARAM_LIST = TOKEN_COLUMNS.map(() => '?').join(', ');
-const UPDATE_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
-  .map((c) => `${c.column} = VALUES(${c.column})`)
-  .join(', ');
-// The token half of the candidate read's UNION leaves the activity id NULL, the activity half every token column.
-const NO_TOKEN_LIST = TOKEN_COLUMNS.map(() => 'NULL').join(', ');
+/** The SQL fragments of one table shape (the current layout, or a legacy table's columns). */
+function sqlFor(shape: TableShape) {
+  const columns = shape.columns;
+  return {
+    shape,
+    select: columns.map((c) => `${c.column} AS ${c.field}`).join(', '),
+    columns: columns.map((c) => c.column).join(', '),
+    params: columns.map(() => '?').join(', '),
+    update: columns
+      .filter((c) => c.field !== 'id')
+      .map((c) => `${c.column} = VALUES(${c.column})`)
+      .join(', '),
+    // The token half of the candidate read's UNION leaves the activity id NULL, the activity half every token column.
+    noToken: columns.map(() => 'NULL').join(', '),
+    userName: shapeColumn(shape, 'userName') as string,
+    values: (record: TokenRecord) => valuesIn(shape, record),
+    length: (record: TokenRecord) => valuesIn(shape, record).reduce((sum, value) => sum + (value?.length ?? 0), 0),
+  };
+}
 const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
-const valuesOf = (record: TokenRecord) => TOKEN_COLUMNS.map((c) => record[c.field]);
-const recordLength = (record: TokenRecord) => valuesOf(record).reduce((sum, value) => sum + (value?.length ?? 0), 0);
+/** A `lookupCondition` parameter: collects the value into `params`, answers its placeholder. */
+const bindTo =
+  (params: string[]) =>
+  (value: string): string => {
+    params.push(value);
+    return '?';
+  };
 // Lock names are server-wide and at most 64 characters: hash the database and table (or key).
 const UPSERT_LOCK = "CONCAT('zts-upsert:', SHA1(CONCAT(DATABASE(), '.', ?)))";
 const REFRESH_LOCK = "CONCAT('zts-refresh:', SHA1(CONCAT(DATABASE(), '.', ?)))";
@@ -74,6 +102,9 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   readonly #lockTimeout: number;
   readonly #lockSlots: LockSlots;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
+  readonly #layout: TableLayout;
+  /** The table's SQL, known once `#ready` has read its columns. */
+  #sql = sqlFor(CURRENT_SHAPE);
   /** Plain reads outside transactions only; upserts read their candidates inside their own. */
   readonly #lookups: LookupCoalescer | undefined;
 
@@ -82,7 +113,8 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     this.#lookups =
       options.coalesceLookups === false
         ? undefined
-        : new LookupCoalescer(async (column, values) => (await this.#selectWhere(column, values)).map(toRecord));
+        : new LookupCoalescer(async (column, values) => this.#records(await this.#selectWhere(column, values)));
+    this.#layout = options.layout ?? 'current';
     this.#activity = `${this.#table}_activity`;
     this.#timeout = options.queryTimeoutMs ?? 5000;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
@@ -94,7 +126,13 @@ class MySQLBackend implements RecordBackend, RefreshLock {
   async #createSchema(): Promise<void> {
     // The official layout, but MEDIUMTEXT (utf8mb4, exact binary collation) so long tokens fit; prefix
     // indexes keep lookups indexed. A table the official SDK created (varchar(255)) is kept as
-    // it is, and then holds values of up to 255 characters only.
+    // it is, and then holds values of up to 255 characters only. A legacy table: the 2.0 SDKs' DDL.
+    if (this.#layout === 'legacy') {
+      await this.#query(`CREATE TABLE IF NOT EXISTS \`${this.#table}\` (
+      id varchar(255) NOT NULL, user_mail varchar(255) NOT NULL, client_id varchar(255), client_secret varchar(255),
+      refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
+      redirect_url varchar(255), PRIMARY KEY (id))`);
+    }
     await this.#query(`CREATE TABLE IF NOT EXISTS \`${this.#table}\` (
       id varchar(10) NOT NULL, user_name mediumtext, client_id mediumtext, client_secret mediumtext,
       refresh_token mediumtext, access_token mediumtext, grant_token mediumtext, expiry_time varchar(20),
@@ -104,6 +142,16 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     await this.#query(`CREATE TABLE IF NOT EXISTS \`${this.#activity}\` (
       id varchar(255) NOT NULL, last_used_at BIGINT NULL, revoked_at BIGINT NULL,
       PRIMARY KEY (id)) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    const columns = await this.#query(
+      'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+      [this.#table],
+    );
+    this.#sql = sqlFor(shapeOf(columns.map((row) => String(row.name))));
+  }
+
+  /** Rows as records, in the table's shape. */
+  #records(rows: readonly Record<string, unknown>[]): TokenRecord[] {
+    return rows.map((row) => recordIn(this.#sql.shape, row));
   }
 
   /**
@@ -160,14 +208,18 @@ class MySQLBackend implements RecordBackend, RefreshLock {
 
   async findBy(key: LookupKey): Promise<readonly TokenRecord[]> {
     if (this.#lookups) return this.#lookups.find(key);
-    return exactRows(await this.#selectWhere(key.column, [key.value]), key.column, key.value);
+    return this.#records(await this.#selectWhere(key.column, [key.value])).filter(
+      (record) => lookupValue(record, key.column) === key.value,
+    );
   }
 
   /** The rows whose column equals one of the values, loosely (MySQL may ignore trailing spaces). */
   async #selectWhere(column: LookupColumn, values: readonly string[]) {
     await this.#ready();
-    const test = values.length === 1 ? '= ?' : `IN (${placeholders(values)})`;
-    return this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` WHERE ${columnOf(column)} ${test}`, [...values]);
+    const params: string[] = [];
+    const sql = this.#sql;
+    const where = lookupCondition(column, values, bindTo(params), sql.userName, sql.shape);
+    return this.#query(`SELECT ${sql.select} FROM \`${this.#table}\` WHERE ${where}`, params);
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -181,6 +233,7 @@ class MySQLBackend implements RecordBackend, RefreshLock {
     decide: (candidates: readonly TokenRecord[]) => readonly TokenRecord[],
   ): Promise<void> {
     await this.#ready();
+    const sql = this.#sql;
     await this.#transaction(
       async (conn) => {
         const candidates = new Map<string, TokenRecord>();
@@ -190,43 +243,45 @@ class MySQLBackend implements RecordBackend, RefreshLock {
         const withActivity = new Set<string>();
         for (const chunk of chunked(keys, (key) => key.value.length)) {
           const byColumn = valuesByColumn(chunk);
+          const params: string[] = [];
           const where = [...byColumn]
-            .map(([column, values]) => `${columnOf(column)} IN (${placeholders(values)})`)
+            .map(([column, values]) => lookupCondition(column, values, bindTo(params), sql.userName, sql.shape))
             .join(' OR ');
           const ids = byColumn.get('id') ?? [];
           const activityRows =
             ids.length === 0
               ? ''
-              : ` UNION ALL SELECT ${NO_TOKEN_LIST}, id FROM \`${this.#activity}\` WHERE id IN (${placeholders(ids)})`;
+              : ` UNION ALL SELECT ${sql.noToken}, id FROM \`${this.#activity}\` WHERE id IN (${placeholders(ids)})`;
           const rows = await this.#query(
-            `SELECT ${SELECT_LIST}, NULL AS activityId FROM \`${this.#table}\` WHERE ${where}${activityRows}`,
-            [...[...byColumn.values()].flat(), ...ids],
+            `SELECT ${sql.select}, NULL AS activityId FROM \`${this.#table}\` WHERE ${where}${activityRows}`,
+            [...params, ...ids],
             conn,
           );
           const tokenRows = rows.filter((row) => row.activityId == null);
           for (const row of rows) if (row.activityId != null) withActivity.add(String(row.activityId));
-          for (const row of matchingRows(tokenRows, chunk)) candidates.set(row.id, row);
+          const matches = matchesAnyKey(chunk);
+          for (const row of this.#records(tokenRows)) if (matches(row)) candidates.set(row.id, row);
         }
         const records = decide([...candidates.values()]);
         const inserts = records.filter((record) => !candidates.has(record.id));
         const updates = records.filter((record) => candidates.has(record.id));
-        for (const chunk of chunked(inserts, recordLength)) {
+        for (const chunk of chunked(inserts, sql.length)) {
           const stale = chunk.map((record) => record.id).filter((id) => withActivity.has(id));
           if (stale.length > 0) {
             await this.#query(`DELETE FROM \`${this.#activity}\` WHERE id IN (${placeholders(stale)})`, stale, conn);
           }
           // A plain insert: an id MySQL deems equal to a stored one (trailing spaces) fails, never overwrites.
           await this.#query(
-            `INSERT INTO \`${this.#table}\` (${COLUMN_LIST}) VALUES ${chunk.map(() => `(${PARAM_LIST})`).join(', ')}`,
-            chunk.flatMap(valuesOf),
+            `INSERT INTO \`${this.#table}\` (${sql.columns}) VALUES ${chunk.map(() => `(${sql.params})`).join(', ')}`,
+            chunk.flatMap(sql.values),
             conn,
           );
         }
-        for (const chunk of chunked(updates, recordLength)) {
+        for (const chunk of chunked(updates, sql.length)) {
           await this.#query(
-            `INSERT INTO \`${this.#table}\` (${COLUMN_LIST}) VALUES ${chunk.map(() => `(${PARAM_LIST})`).join(', ')}
-             ON DUPLICATE KEY UPDATE ${UPDATE_LIST}`,
-            chunk.flatMap(valuesOf),
+            `INSERT INTO \`${this.#table}\` (${sql.columns}) VALUES ${chunk.map(() => `(${sql.params})`).join(', ')}
+             ON DUPLICATE KEY UPDATE ${sql.update}`,
+            chunk.flatMap(sql.values),
             conn,
           );
         }
@@ -246,19 +301,19 @@ class MySQLBackend implements RecordBackend, RefreshLock {
 
   async list(): Promise<readonly TokenRecord[]> {
     await this.#ready();
-    const rows = await this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\``);
-    return rows.map(toRecord);
+    const rows = await this.#query(`SELECT ${this.#sql.select} FROM \`${this.#table}\``);
+    return this.#records(rows);
   }
 
   // A range scan of the primary key, in the table's collation: the same order `>` compares in.
   async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
     await this.#ready();
     const from = afterId === null ? '' : 'WHERE id > ? ';
-    const rows = await this.#query(`SELECT ${SELECT_LIST} FROM \`${this.#table}\` ${from}ORDER BY id LIMIT ?`, [
+    const rows = await this.#query(`SELECT ${this.#sql.select} FROM \`${this.#table}\` ${from}ORDER BY id LIMIT ?`, [
       ...(afterId === null ? [] : [afterId]),
       limit,
     ]);
-    return rows.map(toRecord);
+    return this.#records(rows);
   }
 
   async count(): Promise<number> {

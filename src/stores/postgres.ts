@@ -7,13 +7,14 @@ import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 import { type CoalescingOptions, LookupCoalescer } from './lookup-coalescer.js';
 import {
+  COLUMN_LOOKUPS,
   checkTable,
   columnOf,
   exactRows,
-  LOOKUPS,
   LockSlots,
   loadDriver,
   lockTimeout,
+  lookupCondition,
   matchingRows,
   onceUntilFailure,
   POOL_SIZE,
@@ -78,6 +79,8 @@ const UPSERT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('zts-upsert'), hashte
 const REFRESH_TRY = "SELECT pg_try_advisory_lock(hashtext('zts-refresh'), hashtext($1)) AS got";
 const REFRESH_UNLOCK = "SELECT pg_advisory_unlock(hashtext('zts-refresh'), hashtext($1))";
 const ACTIVITY_COLUMN = { used: 'last_used_at', revoked: 'revoked_at' } as const;
+// What the `userEmail` index holds and its ranges compare: user names in byte order.
+const EMAIL_EXPR = 'left(user_name, 600) COLLATE "C"';
 
 class PostgresBackend implements RecordBackend, RefreshLock {
   readonly #pool: PG.Pool;
@@ -108,10 +111,13 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   async #createSchema(): Promise<void> {
     const t = this.#table;
     // Hash indexes: lookups are equalities only, and a b-tree cannot index values over ~2.7 kB.
-    const indexes = LOOKUPS.filter((f) => f !== 'id').map((field) => {
+    const indexes = COLUMN_LOOKUPS.filter((f) => f !== 'id').map((field) => {
       const column = columnOf(field);
       return `CREATE INDEX IF NOT EXISTS "${t}_${column}" ON "${t}" USING hash (${column})`;
     });
+    // `userEmail` lookups are a range of user names in byte order: a b-tree of their first 600
+    // characters (within its ~2.7 kB entry limit, far past any email).
+    indexes.push(`CREATE INDEX IF NOT EXISTS "${t}_user_email" ON "${t}" ((${EMAIL_EXPR}))`);
     // Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL: serialise them.
     await this.#transaction(async (client) => {
       await client.query(`CREATE TABLE IF NOT EXISTS "${t}" (
@@ -157,11 +163,14 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   /** The rows whose column equals one of the values (distinct), in one query whatever their number. */
   async #selectWhere(column: LookupColumn, values: readonly string[]): Promise<Record<string, unknown>[]> {
     await this.#ready();
+    const params: string[] = [];
+    const param = (value: string) => `$${params.push(value)}`;
     const { rows } =
-      values.length === 1
-        ? await this.#pool.query(`SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${columnOf(column)} = $1`, [
-            ...values,
-          ])
+      values.length === 1 || column === 'userEmail'
+        ? await this.#pool.query(
+            `SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${lookupCondition(column, values, param, EMAIL_EXPR)}`,
+            params,
+          )
         : await this.#pool.query(this.#probe([column]), [values]);
     return rows;
   }
@@ -175,10 +184,15 @@ class PostgresBackend implements RecordBackend, RefreshLock {
    */
   #probe(columns: readonly LookupColumn[]): string {
     return columns
-      .map(
-        (column, i) => `SELECT found.* FROM unnest($${i + 1}::text[]) AS wanted(value) CROSS JOIN LATERAL
-          (SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${columnOf(column)} = wanted.value OFFSET 0) AS found`,
-      )
+      .map((column, i) => {
+        // The `emailRange` of each wanted email, in SQL.
+        const test =
+          column === 'userEmail'
+            ? `${EMAIL_EXPR} >= (wanted.value || ':') AND ${EMAIL_EXPR} < (wanted.value || ';')`
+            : `${columnOf(column)} = wanted.value`;
+        return `SELECT found.* FROM unnest($${i + 1}::text[]) AS wanted(value) CROSS JOIN LATERAL
+          (SELECT ${SELECT_LIST} FROM "${this.#table}" WHERE ${test} OFFSET 0) AS found`;
+      })
       .join(' UNION ');
   }
 

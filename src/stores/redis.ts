@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { RefreshLock } from '../lifecycle/refresh-lock.js';
+import { lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
@@ -79,6 +80,8 @@ for _, id in ipairs(ARGV) do
 end
 return added`;
 const BACKFILL_BATCH = 1000;
+// The index layout a store was last rebuilt to: 'hashed-index' lacked the `userEmail` sets.
+const INDEX_LAYOUT = 'email-index';
 
 // Records activity only while the token exists, atomically with that check; ZADD GT keeps the
 // later time (and still adds a first one).
@@ -188,7 +191,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
   #indexKeysOf(record: TokenRecord): string[] {
     const keys: string[] = [];
     for (const column of LOOKUPS) {
-      const value = record[column];
+      const value = lookupValue(record, column);
       if (column !== 'id' && value !== null) keys.push(this.#indexKey(column, value));
     }
     return keys;
@@ -211,31 +214,31 @@ class RedisBackend implements RecordBackend, RefreshLock {
 
   /**
    * Once per process: a store whose index sets an earlier version named by the raw values
-   * (`idx:<column>:<value>`) gets them again under hashed names, rebuilt from the token hashes,
-   * and the old sets, named from the same hashes, deleted (never by pattern: another store's
-   * prefix may start with this one's). Safe to run in several processes at once, and again after
-   * a failure (the server away), which the next call retries. Every process of the earlier
-   * version must have stopped first: one still running writes raw-named sets no one reads.
+   * (`idx:<column>:<value>`), or that lacks the `userEmail` sets, gets them again under hashed
+   * names, rebuilt from the token hashes, and the raw-named sets, named from the same hashes,
+   * deleted (never by pattern: another store's prefix may start with this one's). Safe to run in
+   * several processes at once, and again after a failure (the server away), which the next call
+   * retries. Every process of an earlier version must have stopped first: one still running
+   * writes sets this version does not read.
    */
   #hashedIndex(): Promise<void> {
     this.#indexReady ??= (async () => {
-      if ((await this.#client.get(this.#layoutKey)) === 'hashed-index') return;
+      if ((await this.#client.get(this.#layoutKey)) === INDEX_LAYOUT) return;
       let cursor = '0';
       do {
         const [next, ids] = await this.#client.sscan(this.#idsKey, cursor, 'COUNT', BACKFILL_BATCH);
         const pipeline = this.#client.pipeline();
         for (const record of await this.#read(this.#client, ids)) {
-          for (const column of LOOKUPS) {
+          for (const key of this.#indexKeysOf(record)) pipeline.sadd(key, record.id);
+          for (const column of ['userName', 'accessToken', 'grantToken', 'refreshToken'] as const) {
             const value = record[column];
-            if (column === 'id' || value === null) continue;
-            pipeline.sadd(this.#indexKey(column, value), record.id);
-            pipeline.del(`${this.#prefix}idx:${column}:${value}`);
+            if (value !== null) pipeline.del(`${this.#prefix}idx:${column}:${value}`);
           }
         }
         await pipeline.exec();
         cursor = next;
       } while (cursor !== '0');
-      await this.#client.set(this.#layoutKey, 'hashed-index');
+      await this.#client.set(this.#layoutKey, INDEX_LAYOUT);
     })().catch((error: unknown) => {
       this.#indexReady = null;
       throw scrubbed(error);
@@ -306,7 +309,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         key.column === 'id'
           ? await this.#read(this.#client, [key.value])
           : await this.#readIndexed(this.#indexKey(key.column, key.value));
-      return records.filter((record) => record[key.column] === key.value);
+      return records.filter((record) => lookupValue(record, key.column) === key.value);
     } catch (error) {
       throw scrubbed(error);
     }

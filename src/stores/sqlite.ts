@@ -3,12 +3,25 @@ import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { emailRange } from '../store/matching.js';
 import type { LookupColumn, LookupKey, RecordBackend } from '../store/record-backend.js';
 import { RecordTokenStore, type StoreOptions } from '../store/record-token-store.js';
 import type { TokenActivity } from '../store/token-activity.js';
 import type { OAuthToken, TokenLike } from '../token/oauth-token.js';
-import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
-import { checkTable, columnOf, LOOKUPS, loadDriver } from './store-support.js';
+import type { TokenRecord } from '../token/token-record.js';
+import {
+  COLUMN_LOOKUPS,
+  checkTable,
+  LOOKUPS,
+  loadDriver,
+  lookupCondition,
+  recordIn,
+  shapeColumn,
+  shapeOf,
+  type TableLayout,
+  type TableShape,
+  valuesIn,
+} from './store-support.js';
 
 /** Options for {@link SQLiteStore}. */
 export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T> {
@@ -26,6 +39,12 @@ export interface SQLiteStoreOptions<T extends TokenLike> extends StoreOptions<T>
   lockTimeoutMs?: number;
   /** An open better-sqlite3 database to use instead of opening `path`; the store will not close it. */
   database?: SQLiteDatabase;
+  /**
+   * The layout of the table when the store creates it: `current` (default), or `legacy`, the
+   * DBStore table of `zcrmsdk` 1.x and the 2.0 SDKs (`user_mail`, no `api_domain`). A table
+   * that exists is used in the layout it has, told by its columns.
+   */
+  layout?: TableLayout;
 }
 
 /**
@@ -46,24 +65,16 @@ export interface SQLiteDatabase {
   close(): unknown;
 }
 
-// Identifiers come from constants and a validated table name; every value is a bound parameter.
-const SELECT_LIST = TOKEN_COLUMNS.map((c) => `${c.column} AS ${c.field}`).join(', ');
-const COLUMN_LIST = TOKEN_COLUMNS.map((c) => c.column).join(', ');
-const PARAM_LIST = TOKEN_COLUMNS.map((c) => `@${c.field}`).join(', ');
-const SET_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
-  .map((c) => `${c.column} = @${c.field}`)
-  .join(', ');
-
 class SQLiteBackend implements RecordBackend {
   readonly #db: BetterSqlite3.Database;
   readonly #ownsDb: boolean;
-  readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<[string], TokenRecord>>;
+  readonly #findBy: Map<LookupColumn, BetterSqlite3.Statement<string[], TokenRecord>>;
   readonly #list: BetterSqlite3.Statement<[], TokenRecord>;
   readonly #firstPage: BetterSqlite3.Statement<[number], TokenRecord>;
   readonly #nextPage: BetterSqlite3.Statement<[string, number], TokenRecord>;
   readonly #count: BetterSqlite3.Statement<[], { n: number }>;
-  readonly #insert: BetterSqlite3.Statement<[TokenRecord]>;
-  readonly #update: BetterSqlite3.Statement<[TokenRecord]>;
+  readonly #insert: BetterSqlite3.Statement<[Record<string, string | null>]>;
+  readonly #update: BetterSqlite3.Statement<[Record<string, string | null>]>;
   readonly #delete: BetterSqlite3.Statement<[string]>;
   readonly #clear: BetterSqlite3.Statement<[]>;
   readonly #touch: Record<'used' | 'revoked', BetterSqlite3.Statement<[{ id: string; at: number }]>>;
@@ -75,6 +86,7 @@ class SQLiteBackend implements RecordBackend {
   readonly #releaseLock: BetterSqlite3.Statement<[string, string]>;
   readonly #leaseMs: number;
   readonly #lockTimeoutMs: number;
+  readonly #shape: TableShape;
 
   constructor(options: SQLiteStoreOptions<TokenLike>) {
     const table = checkTable('SQLiteStore', options.table ?? 'oauthtoken');
@@ -82,11 +94,28 @@ class SQLiteBackend implements RecordBackend {
     // Any better-sqlite3 Database fits SQLiteDatabase; the driver's own type is what the store uses.
     this.#db =
       (options.database as BetterSqlite3.Database | undefined) ?? openDatabase(options.path ?? 'zohooauth.db', options);
-    createSchema(this.#db, table);
+    const shape = createSchema(this.#db, table, options.layout ?? 'current');
+    this.#shape = shape;
 
+    // Identifiers come from constants and a validated table name; every value is a bound parameter.
+    const columns = shape.columns;
+    const SELECT_LIST = columns.map((c) => `${c.column} AS ${c.field}`).join(', ');
+    const COLUMN_LIST = columns.map((c) => c.column).join(', ');
+    const PARAM_LIST = columns.map((c) => `@${c.field}`).join(', ');
+    const SET_LIST = columns
+      .filter((c) => c.field !== 'id')
+      .map((c) => `${c.column} = @${c.field}`)
+      .join(', ');
+    const userName = shapeColumn(shape, 'userName') as string;
     const q = `"${table}"`;
+    // `userEmail` is a range of the user-name index (two parameters: see `emailRange`).
     this.#findBy = new Map(
-      LOOKUPS.map((field) => [field, this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} WHERE ${columnOf(field)} = ?`)]),
+      LOOKUPS.map((field) => [
+        field,
+        this.#db.prepare(
+          `SELECT ${SELECT_LIST} FROM ${q} WHERE ${lookupCondition(field, ['email'], () => '?', userName, shape)}`,
+        ),
+      ]),
     );
     this.#list = this.#db.prepare(`SELECT ${SELECT_LIST} FROM ${q} ORDER BY rowid`);
     // A range scan of the primary key's index: a page costs its own rows, wherever it starts.
@@ -160,7 +189,15 @@ class SQLiteBackend implements RecordBackend {
   findBy(key: LookupKey): readonly TokenRecord[] {
     const statement = this.#findBy.get(key.column);
     if (!statement) throw new TypeError(`unknown lookup column ${key.column}`);
-    return statement.all(key.value);
+    const rows = key.column === 'userEmail' ? statement.all(...emailRange(key.value)) : statement.all(key.value);
+    return this.#shape.layout === 'current' ? rows : rows.map((row) => recordIn(this.#shape, row));
+  }
+
+  /** The record as the table's columns take it (a legacy table: fewer columns, a plain user). */
+  #bound(record: TokenRecord): Record<string, string | null> {
+    if (this.#shape.layout === 'current') return record as unknown as Record<string, string | null>;
+    const values = valuesIn(this.#shape, record);
+    return Object.fromEntries(this.#shape.columns.map((c, i) => [c.field, values[i] ?? null]));
   }
 
   async upsert(keys: readonly LookupKey[], decide: (candidates: readonly TokenRecord[]) => TokenRecord): Promise<void> {
@@ -179,11 +216,11 @@ class SQLiteBackend implements RecordBackend {
         for (const key of keys) for (const row of this.findBy(key)) candidates.set(row.id, row);
         for (const record of decide([...candidates.values()])) {
           if (candidates.has(record.id)) {
-            this.#update.run(record);
+            this.#update.run(this.#bound(record));
           } else {
             // A row another writer (the official SDK) deleted may have left activity behind.
             this.#forgetActivity.run(record.id);
-            this.#insert.run(record);
+            this.#insert.run(this.#bound(record));
           }
         }
       })
@@ -198,11 +235,15 @@ class SQLiteBackend implements RecordBackend {
   }
 
   async list(): Promise<readonly TokenRecord[]> {
-    return this.#list.all();
+    return this.#read(this.#list.all());
   }
 
   async listPage(afterId: string | null, limit: number): Promise<readonly TokenRecord[]> {
-    return afterId === null ? this.#firstPage.all(limit) : this.#nextPage.all(afterId, limit);
+    return this.#read(afterId === null ? this.#firstPage.all(limit) : this.#nextPage.all(afterId, limit));
+  }
+
+  #read(rows: TokenRecord[]): readonly TokenRecord[] {
+    return this.#shape.layout === 'current' ? rows : rows.map((row) => recordIn(this.#shape, row));
   }
 
   async count(): Promise<number> {
@@ -243,18 +284,31 @@ function openDatabase(path: string, options: SQLiteStoreOptions<TokenLike>): Bet
   return db;
 }
 
-function createSchema(db: BetterSqlite3.Database, table: string): void {
-  // The official DBStore layout, so a table it created keeps working here (and back).
-  db.exec(`CREATE TABLE IF NOT EXISTS "${table}" (
+/** Creates the table unless it exists, and answers the shape it has. */
+function createSchema(db: BetterSqlite3.Database, table: string, layout: TableLayout): TableShape {
+  // The official DBStore layouts, so a table it created keeps working here (and back).
+  db.exec(
+    layout === 'legacy'
+      ? `CREATE TABLE IF NOT EXISTS "${table}" (
+    id varchar(255) NOT NULL, user_mail varchar(255) NOT NULL, client_id varchar(255), client_secret varchar(255),
+    refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
+    redirect_url varchar(255), PRIMARY KEY (id))`
+      : `CREATE TABLE IF NOT EXISTS "${table}" (
     id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255),
     refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
-    redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id))`);
-  for (const field of LOOKUPS.filter((f) => f !== 'id')) {
-    const column = columnOf(field);
-    db.exec(`CREATE INDEX IF NOT EXISTS "${table}_${column}" ON "${table}" (${column})`);
+    redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id))`,
+  );
+  const names = (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map(
+    (row) => row.name,
+  );
+  const shape = shapeOf(names);
+  for (const field of COLUMN_LOOKUPS.filter((f) => f !== 'id')) {
+    const column = shapeColumn(shape, field as keyof TokenRecord);
+    if (column) db.exec(`CREATE INDEX IF NOT EXISTS "${table}_${column}" ON "${table}" (${column})`);
   }
   db.exec(`CREATE TABLE IF NOT EXISTS "${table}_activity" (
     id varchar(10) NOT NULL PRIMARY KEY, last_used_at BIGINT NULL, revoked_at BIGINT NULL)`);
+  return shape;
 }
 
 /**

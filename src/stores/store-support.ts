@@ -1,12 +1,48 @@
 import { createRequire } from 'node:module';
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { emailOf, emailRange, lookupValue } from '../store/matching.js';
 import type { LookupColumn, LookupKey } from '../store/record-backend.js';
 import { TOKEN_COLUMNS, type TokenRecord } from '../token/token-record.js';
 
 /** Table names a store accepts: letters, digits, underscores; never quoted user input. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-export const LOOKUPS: readonly LookupColumn[] = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'];
+export const LOOKUPS: readonly LookupColumn[] = [
+  'id',
+  'userName',
+  'userEmail',
+  'accessToken',
+  'grantToken',
+  'refreshToken',
+];
+/** The lookups that are a column of the table (`userEmail` is a range of `user_name`). */
+export const COLUMN_LOOKUPS = LOOKUPS.filter((column) => column !== 'userEmail');
 export const columnOf = (field: string): string => TOKEN_COLUMNS.find((c) => c.field === field)?.column ?? field;
+
+/**
+ * SQL that selects the rows of one lookup column for `values`, with `param()` giving the next
+ * placeholder and pushing its value: `column = ?` or `IN (…)`, and for `userEmail` a range of
+ * `user_name` per value, which the user-name index answers. `userNameColumn` may add a collation.
+ */
+export function lookupCondition(
+  column: LookupColumn,
+  values: readonly string[],
+  param: (value: string) => string,
+  userNameColumn = 'user_name',
+  shape: TableShape = CURRENT_SHAPE,
+): string {
+  if (column === 'userEmail') {
+    return values
+      .map((email) => {
+        const [from, to] = emailRange(email);
+        return `(${userNameColumn} >= ${param(from)} AND ${userNameColumn} < ${param(to)})`;
+      })
+      .join(' OR ');
+  }
+  const name = column === 'userName' ? userNameColumn : (shapeColumn(shape, column) ?? columnOf(column));
+  return values.length === 1
+    ? `${name} = ${param(values[0] as string)}`
+    : `${name} IN (${values.map(param).join(', ')})`;
+}
 
 /** Validates a table name, so it can be spliced into SQL as an identifier. */
 export function checkTable(store: string, table: string): string {
@@ -53,7 +89,7 @@ export function exactRows(
   const out: TokenRecord[] = [];
   for (const row of rows) {
     const record = toRecord(row);
-    if (record[column] === value) out.push(record);
+    if (lookupValue(record, column) === value) out.push(record);
   }
   return out;
 }
@@ -95,7 +131,10 @@ export function chunked<T>(items: readonly T[], size: (item: T) => number, maxIt
 export function matchesAnyKey(keys: readonly LookupKey[]): (record: TokenRecord) => boolean {
   const wanted = new Set(keys.map((key) => `${key.column}\u0000${key.value}`));
   return (record) =>
-    LOOKUPS.some((column) => record[column] !== null && wanted.has(`${column}\u0000${record[column]}`));
+    LOOKUPS.some((column) => {
+      const value = lookupValue(record, column);
+      return value !== null && wanted.has(`${column}\u0000${value}`);
+    });
 }
 
 /** The rows that equal one of the keys exactly (SQL may have matched loosely), as records. */
@@ -158,4 +197,67 @@ export class LockSlots {
       else this.#free++;
     }
   }
+}
+
+/**
+ * Which table layout a SQL store reads and writes. `current`: the official SDK 8.0 DBStore's
+ * (`user_name`, `api_domain`). `legacy`: the DBStore table of `zcrmsdk` 1.x and the 2.0 SDKs
+ * (`@zohocrm/nodejs-sdk-2.0`, `@zohocrm/typescript-sdk-2.0`): `user_mail NOT NULL` for the user,
+ * no `api_domain`, and in `zcrmsdk` no `client_secret` or `redirect_url` either.
+ */
+export type TableLayout = 'current' | 'legacy';
+
+/** A table's layout and the record fields it has a column for, with their column names. */
+export interface TableShape {
+  readonly layout: TableLayout;
+  readonly columns: readonly { readonly field: keyof TokenRecord; readonly column: string }[];
+}
+
+/** The layout every store creates by default. */
+export const CURRENT_SHAPE: TableShape = { layout: 'current', columns: TOKEN_COLUMNS };
+
+const LEGACY_COLUMNS = TOKEN_COLUMNS.filter((c) => c.field !== 'apiDomain').map((c) =>
+  c.field === 'userName' ? { field: c.field, column: 'user_mail' } : c,
+);
+
+/** The layout a legacy table is created in (`layout: 'legacy'`): the 2.0 SDKs' README DDL. */
+export const LEGACY_SHAPE: TableShape = { layout: 'legacy', columns: LEGACY_COLUMNS };
+
+/**
+ * The shape of an existing table from its column names: legacy when it has `user_mail` and
+ * neither `user_name` nor `api_domain` (with the columns it has), else current.
+ */
+export function shapeOf(columnNames: readonly string[]): TableShape {
+  const names = new Set(columnNames.map((name) => name.toLowerCase()));
+  if (!names.has('user_mail') || names.has('user_name') || names.has('api_domain')) return CURRENT_SHAPE;
+  return { layout: 'legacy', columns: LEGACY_COLUMNS.filter((c) => names.has(c.column)) };
+}
+
+/**
+ * The column of a lookup in this shape (a legacy table's `user_mail`), or null when the table has
+ * none, as a `zcrmsdk` table lacks `client_secret`.
+ */
+export function shapeColumn(shape: TableShape, field: keyof TokenRecord): string | null {
+  return shape.columns.find((c) => c.field === field)?.column ?? null;
+}
+
+/**
+ * A row read from a table of this shape as a record. The legacy SDKs build their SQL by string
+ * concatenation and so store an absent value as the text `null`: read as null there.
+ */
+export function recordIn(shape: TableShape, row: object): TokenRecord {
+  const record = toRecord(row as Record<string, unknown>) as unknown as Record<string, string | null>;
+  if (shape.layout === 'legacy')
+    for (const [field, value] of Object.entries(record)) if (value === 'null') record[field] = null;
+  return record as unknown as TokenRecord;
+}
+
+/**
+ * The values a record is written as, in the order of the shape's columns. A legacy table's user
+ * is the plain email the legacy SDKs look up (`email:zgid` loses its org there; see `lookupKeys`).
+ */
+export function valuesIn(shape: TableShape, record: TokenRecord): (string | null)[] {
+  return shape.columns.map(({ field }) =>
+    field === 'userName' && shape.layout === 'legacy' ? (emailOf(record.userName) ?? record.userName) : record[field],
+  );
 }

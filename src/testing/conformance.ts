@@ -361,6 +361,83 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
       );
     });
 
+    describe('one user across SDKs: email and email:zgid', () => {
+      // The official SDK 8.0 names a user `email:zgid`; a plain email names the same user.
+      const ANA = 'ana@zylker.com';
+      it(
+        'finds the one email:zgid row of a plain email, and no row of a like email',
+        withStore(async (store) => {
+          // Names that sort next to ANA's range, or contain it, belong to others.
+          await store.saveToken(full(2, { userName: 'ana@zylker.co:700001234' }));
+          await store.saveToken(full(3, { userName: `x${ANA}:700001234` }));
+          await store.saveToken(full(4, { userName: `${ANA}.uk:700001234` }));
+          assert.equal(await store.findToken(newToken({ userName: ANA })), null);
+          const sdkRow = full(1, { userName: `${ANA}:700001234` });
+          await store.saveToken(sdkRow);
+          const query = newToken({ userName: ANA });
+          assert.equal(await store.findToken(query), query);
+          assert.equal(query.getId(), sdkRow.getId());
+          assert.equal(query.getRefreshToken(), '1000.refresh.1');
+          assert.equal((await store.getTokens()).length, 4);
+        }),
+      );
+
+      it(
+        'updates the email:zgid row when a plain email is saved, keeping its name',
+        withStore(async (store) => {
+          const sdkRow = full(1, { userName: `${ANA}:700001234` });
+          await store.saveToken(sdkRow);
+          const ours = newToken({ userName: ANA, accessToken: '1000.newer', expiresIn: '1765000000000' });
+          await store.saveToken(ours);
+          assert.equal(ours.getId(), sdkRow.getId());
+          const tokens = await store.getTokens();
+          assert.equal(tokens.length, 1);
+          assert.equal(tokens[0]?.getUserSignature()?.getName(), `${ANA}:700001234`);
+          assert.equal(tokens[0]?.getAccessToken(), '1000.newer');
+          assert.equal(tokens[0]?.getRefreshToken(), '1000.refresh.1');
+        }),
+      );
+
+      it(
+        'an email:zgid token takes over the row of its plain email',
+        withStore(async (store) => {
+          const plain = full(1, { userName: ANA });
+          await store.saveToken(plain);
+          const query = newToken({ userName: `${ANA}:700001234` });
+          await store.findToken(query);
+          assert.equal(query.getId(), plain.getId());
+          await store.saveToken(newToken({ userName: `${ANA}:700001234`, accessToken: '1000.sdk' }));
+          const tokens = await store.getTokens();
+          assert.equal(tokens.length, 1);
+          assert.equal(tokens[0]?.getUserSignature()?.getName(), `${ANA}:700001234`);
+          // Another org's name is another user.
+          assert.equal(await store.findToken(newToken({ userName: `${ANA}:700005678` })), null);
+        }),
+      );
+
+      it(
+        'fails with AMBIGUOUS_USER when a plain email has rows in several orgs and nothing else decides',
+        withStore(async (store) => {
+          const first = full(1, { userName: `${ANA}:700001234` });
+          await store.saveToken(first);
+          await store.saveToken(full(2, { userName: `${ANA}:700005678` }));
+          await assertStoreError(store.findToken(newToken({ userName: ANA })), TokenStoreErrorCode.AMBIGUOUS_USER);
+          await assertStoreError(
+            store.saveToken(newToken({ userName: ANA, accessToken: '1000.which' })),
+            TokenStoreErrorCode.AMBIGUOUS_USER,
+          );
+          assert.equal((await store.getTokens()).length, 2, 'nothing written');
+          // Its refresh token (with the client) or id decides.
+          const byRefresh = full(1, { userName: ANA, accessToken: null, expiresIn: null, apiDomain: null });
+          await store.findToken(byRefresh);
+          assert.equal(byRefresh.getId(), first.getId());
+          const byId = newToken({ userName: ANA, id: first.getId() });
+          await store.findToken(byId);
+          assert.equal(byId.getAccessToken(), '1000.access.1');
+        }),
+      );
+    });
+
     describe('saveToken upserts', () => {
       it(
         'updates the user’s row instead of adding one, keeping fields the new token leaves null',
