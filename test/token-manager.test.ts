@@ -179,7 +179,7 @@ for (const [name, createStore] of [
       );
       assert.match(await manager.getAccessToken(), /^1000\./);
       const stored = await onlyToken(store);
-      assert.equal(stored.getUserSignature()?.getName(), USER);
+      assert.equal(stored.getUserSignature()?.getName(), USER_NAME);
       assert.equal(stored.getRedirectURL(), null);
       assert.equal(count('token.authorization_code'), 1);
     });
