@@ -45,6 +45,8 @@ export const TokenStoreErrorCode = {
   INVALID_STORE_URL: 'INVALID_STORE_URL',
   /** The store cannot do this (for example, it does not track token activity). */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
+  /** No stored token has the id asked for, where the caller cannot do without one (a legacy SDK's `getTokenById`). */
+  NOT_FOUND: 'NOT_FOUND',
 } as const;
 
 export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];
