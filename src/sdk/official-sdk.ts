@@ -40,7 +40,8 @@ export interface OfficialSdkStore<T> {
  * import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
  *
  * const store = forOfficialSdk(new SQLiteStore({ path: 'tokens.db' }), sdk);
- * await new sdk.InitializeBuilder().environment(env).token(token).store(store).initialize();
+ * // The node SDKs' builder constructor returns a promise: await it.
+ * await (await new sdk.InitializeBuilder()).environment(env).token(token).store(store).initialize();
  * ```
  */
 export function forOfficialSdk<T extends object>(
