@@ -55,6 +55,8 @@ export const TokenStoreErrorCode = {
    * zgids), and nothing else the token carries decides which: name the user as `email:zgid`.
    */
   AMBIGUOUS_USER: 'AMBIGUOUS_USER',
+  /** No stored token has the id asked for, where the caller cannot do without one (a legacy SDK's `getTokenById`). */
+  NOT_FOUND: 'NOT_FOUND',
 } as const;
 
 export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];
