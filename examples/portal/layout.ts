@@ -1,13 +1,16 @@
 import { html, SafeHtml } from './html.js';
 
+// Inline, because the CSP allows no stylesheet requests (`style-src 'unsafe-inline'` only).
+// One column from 390 px up: the header and nav wrap, long words break, and a wide table scrolls
+// inside its own box; below 40rem a table becomes one block per row, labelled from `data-label`.
 const STYLE = `
 :root{--ink:#1d2433;--muted:#5b6475;--line:#e3e7ef;--brand:#0b5cad;--brand-dark:#084a8c;--bg:#f5f7fb;--danger:#b42318;--ok:#067647}
 *{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
-header{display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:.75rem 1.5rem;background:#fff;border-bottom:1px solid var(--line)}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);overflow-wrap:break-word}
+header{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem 1rem;padding:.75rem 1.5rem;background:#fff;border-bottom:1px solid var(--line)}
 .brand{font-weight:700;color:var(--ink);text-decoration:none}.brand span{font-weight:400;color:var(--muted)}
-nav{display:flex;align-items:center;gap:1rem}nav a{color:var(--brand);text-decoration:none}
-nav .who{color:var(--muted);font-size:.9rem}
+nav{display:flex;flex-wrap:wrap;align-items:center;gap:.25rem 1rem;min-width:0}nav a{color:var(--brand);text-decoration:none}
+nav .who{color:var(--muted);font-size:.9rem;min-width:0}
 main{max-width:80rem;margin:2rem auto;padding:0 1.5rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:1.5rem;margin-bottom:1.5rem}
 .narrow{max-width:30rem;margin:3rem auto}
@@ -24,10 +27,21 @@ form.inline{display:inline;margin:0}
 table{width:100%;border-collapse:collapse;font-size:.86rem}
 th,td{text-align:left;padding:.45rem .45rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.03em}
-time,td code,td.actions{white-space:nowrap}.scroll{overflow-x:auto}
+time span,td code,td.actions{white-space:nowrap}.scroll{overflow-x:auto}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
 .pill{display:inline-block;border-radius:999px;padding:.05rem .55rem;font-size:.8rem;background:#eef1f6}
 footer{max-width:80rem;margin:0 auto 2rem;padding:0 1.5rem;color:var(--muted);font-size:.85rem}
+@media (max-width:40rem){
+header{padding:.6rem 1rem}main{margin:1rem auto;padding:0 .75rem}footer{padding:0 1rem}
+.card{padding:1rem}.narrow{margin:1rem auto}
+.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+.stack table,.stack tbody,.stack tr,.stack td{display:block}
+.stack tr{padding:.6rem 0;border-bottom:1px solid var(--line)}
+.stack td{border:0;padding:.05rem 0}#leads td:first-child{font-weight:600;font-size:.95rem}
+.stack td[data-label]{display:grid;grid-template-columns:7.5rem minmax(0,1fr);gap:.75rem}
+.stack td[data-label]::before{content:attr(data-label);color:var(--muted);font-size:.8rem}
+.stack td code{white-space:normal;overflow-wrap:anywhere}.stack td.actions{padding-top:.4rem}
+}
 `;
 
 // Our own constant: markup as it stands.

@@ -14,11 +14,15 @@ export interface AdminRow {
 
 const DASH = '—';
 
-/** A time in UTC to the second (pages say UTC once), machine-readable in `datetime`; a dash when unknown. */
+/**
+ * A time in UTC to the second (pages say UTC once), machine-readable in `datetime`; a dash when
+ * unknown. Date and clock are spans that never break inside, so a narrow column wraps between them.
+ */
 function time(ms: number | null | undefined): SafeHtml | string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return DASH;
   const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, '')}</time>`;
+  const [date, clock] = iso.replace(/\.\d+Z$/, '').split('T');
+  return html`<time datetime="${iso}"><span>${date}</span> <span>${clock}</span></time>`;
 }
 
 const text = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
@@ -80,10 +84,10 @@ export function dashboardPage(
       ${
         leads.length === 0
           ? html`<p>No leads yet.</p>`
-          : html`<table id="leads">
+          : html`<div class="scroll stack"><table id="leads">
               <thead><tr><th>Name</th><th>Company</th><th>Email</th><th>Status</th></tr></thead>
               <tbody>${rows}</tbody>
-            </table>`
+            </table></div>`
       }
     </section>
     <section class="card">
@@ -118,14 +122,14 @@ export function adminPage(
   const body = rows.map(({ token, activity }) => {
     const id = token.id ?? '';
     return html`<tr data-user="${token.userName ?? ''}">
-      <td><code>${id}</code></td>
-      <td>${token.userName ?? DASH}</td>
-      <td><code>${token.clientId ?? DASH}</code></td>
-      <td><code>${token.accessToken ?? DASH}</code></td>
-      <td><code>${token.refreshToken ?? DASH}</code></td>
-      <td class="expiry">${time(token.expiresAt === null ? null : Date.parse(token.expiresAt))}</td>
-      <td class="last-used">${activity === null ? DASH : time(activity?.lastUsedAt)}</td>
-      <td class="revoked">${activity === null ? DASH : time(activity?.revokedAt)}</td>
+      <td data-label="ID"><code>${id}</code></td>
+      <td data-label="User">${token.userName ?? DASH}</td>
+      <td data-label="Client"><code>${token.clientId ?? DASH}</code></td>
+      <td data-label="Access token"><code>${token.accessToken ?? DASH}</code></td>
+      <td data-label="Refresh token"><code>${token.refreshToken ?? DASH}</code></td>
+      <td data-label="Expires (UTC)" class="expiry">${time(token.expiresAt === null ? null : Date.parse(token.expiresAt))}</td>
+      <td data-label="Last used" class="last-used">${activity === null ? DASH : time(activity?.lastUsedAt)}</td>
+      <td data-label="Revoked" class="revoked">${activity === null ? DASH : time(activity?.revokedAt)}</td>
       <td class="actions">${action('/admin/revoke', id, 'Revoke', 'danger')} ${action('/admin/delete', id, 'Delete', 'plain')}</td>
     </tr>`;
   });
@@ -138,7 +142,7 @@ export function adminPage(
       ${
         rows.length === 0
           ? html`<p>The store holds no tokens.</p>`
-          : html`<div class="scroll"><table id="tokens">
+          : html`<div class="scroll stack"><table id="tokens">
               <thead><tr><th>ID</th><th>User</th><th>Client</th><th>Access token</th><th>Refresh token</th>
               <th>Expires (UTC)</th><th>Last used</th><th>Revoked</th><th></th></tr></thead>
               <tbody>${body}</tbody>
