@@ -48,6 +48,14 @@ export interface PostgresStoreOptions<T extends TokenLike> extends StoreOptions<
   queryTimeoutMs?: number;
   /** Longest wait for a refresh lock, in ms. Default 30000. */
   lockTimeoutMs?: number;
+  /**
+   * How long a refresh lock outlives a holder the server no longer hears from (its host down or
+   * cut off by the network), in ms. Default 30000. The lock's session asks the server to close its
+   * connection, which frees the lock, once TCP keepalive probes go unanswered that long; a live
+   * holder keeps its lock as long as it works. The server counts its probes in whole seconds, so
+   * values under 2000 act as 2000. TCP connections only (a Unix socket cannot be cut).
+   */
+  lockLeaseMs?: number;
 }
 
 /**
@@ -78,6 +86,11 @@ const EXCLUDED_LIST = TOKEN_COLUMNS.filter((c) => c.field !== 'id')
 const UPSERT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('zts-upsert'), hashtext(current_schema() || '.' || $1))";
 const REFRESH_TRY = "SELECT pg_try_advisory_lock(hashtext('zts-refresh'), hashtext($1)) AS got";
 const REFRESH_UNLOCK = "SELECT pg_advisory_unlock(hashtext('zts-refresh'), hashtext($1))";
+// The server probes an idle lock session every $1 s and drops it at the first probe $2 ms or
+// more after it last heard from the holder. Without this, a holder cut off by the network keeps
+// its lock for the OS default of over two hours: nothing tells the server it is gone.
+const LEASE_SETTINGS = `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $1, false),
+  set_config('tcp_user_timeout', $2, false)`;
 const ACTIVITY_COLUMN = { used: 'last_used_at', revoked: 'revoked_at' } as const;
 // What the `userEmail` index holds and its ranges compare: user names in byte order.
 const EMAIL_EXPR = 'left(user_name, 600) COLLATE "C"';
@@ -89,6 +102,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   /** The side table of token activity, so the official table layout stays untouched. */
   readonly #activity: string;
   readonly #lockTimeout: number;
+  readonly #lockLease: number;
   readonly #lockSlots: LockSlots;
   readonly #ready = onceUntilFailure(() => this.#createSchema());
   /** Plain reads outside transactions only; upserts read their candidates inside their own. */
@@ -102,6 +116,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         : new LookupCoalescer(async (column, values) => (await this.#selectWhere(column, values)).map(toRecord));
     this.#activity = `${this.#table}_activity`;
     this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
+    this.#lockLease = options.lockLeaseMs ?? 30_000;
     this.#ownsPool = options.pool === undefined;
     // Any pg Pool fits PostgresPool; the driver's own type is what the store uses.
     this.#pool = (options.pool as PG.Pool | undefined) ?? createPool(options);
@@ -307,10 +322,20 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } catch (error) {
       throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
     }
+    // The client sits idle while the lock is held; if the server drops it meanwhile (the lease
+    // ended while this host was cut off), pg emits 'error', which unheard would end the process.
+    // The unlock then fails and the client is discarded.
+    const dropped = () => undefined;
+    client.on('error', dropped);
     // A session lock on a dedicated client: a holder that dies drops it with its connection.
     // Polled with try-lock, so the wait is bounded without touching statement timeouts.
     const deadline = Date.now() + this.#lockTimeout;
+    // Probes about a third of the lease apart, in whole seconds (the settings' unit); the first
+    // probe the server may drop the session at falls within the last probe interval of the lease.
+    const probe = Math.max(1, Math.floor(this.#lockLease / 3_000));
+    const dropAfter = Math.max(1, this.#lockLease - probe * 1_000 + 1);
     try {
+      await client.query(LEASE_SETTINGS, [String(probe), String(dropAfter)]);
       for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
         const { rows } = await client.query<{ got: boolean }>(REFRESH_TRY, [key]);
         if (rows[0]?.got) break;
@@ -326,6 +351,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } finally {
       try {
         await client.query(REFRESH_UNLOCK, [key]);
+        client.off('error', dropped);
         client.release();
       } catch (error) {
         client.release(error as Error);
