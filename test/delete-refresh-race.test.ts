@@ -70,7 +70,7 @@ for (const kind of await cliStoreKinds()) {
         const admin = new PortalClient(portal.url);
         await admin.signIn();
         const adminPage = await admin.get('/admin');
-        const id = /<tr data-user="ana.lopez@zylker.com">\s*<td><code>(\d+)</s.exec(adminPage.body)?.[1] as string;
+        const id = /<tr data-user="ana.lopez@zylker.com">\s*<td[^>]*><code>(\d+)</s.exec(adminPage.body)?.[1] as string;
         // Zoho rejected the access token, so the victim's next page refreshes it.
         const manager = (await portal.context.tokens.managerFor({ email: USER, tokenId: id })) as TokenManager;
         manager.invalidate((await manager.getToken()).getAccessToken() as string);
