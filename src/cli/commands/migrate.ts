@@ -70,11 +70,11 @@ Options:
               sourceName: maskStoreUrl(from),
               targetName: maskStoreUrl(to),
             }),
-          { create: true },
+          { create: true, option: '--to' },
         );
         // A store written before encryption was turned on is the usual source of a move to encryption.
       },
-      { plaintextMigration: true },
+      { plaintextMigration: true, option: '--from' },
     );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });
