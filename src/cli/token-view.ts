@@ -83,8 +83,8 @@ export function expiryOf(summary: Pick<TokenSummary, 'expiresAt'>): number | nul
 const isoOf = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
 
 /**
- * The order tokens are listed in, the same on every host: by user name (case aside, then exactly;
- * tokens without one first), then by id. Plain code-unit comparison: no locale decides it.
+ * The order tokens are listed in, the same on every host: by user name, case aside (tokens without
+ * one first), then by id. Plain code-unit comparison: no locale decides it.
  *
  * @example
  * ```ts
@@ -93,7 +93,7 @@ const isoOf = (ms: number | null | undefined): string | null => (ms == null ? nu
  */
 export function byUserThenId(a: TokenSummary, b: TokenSummary): number {
   const [userA, userB] = [a.userName ?? '', b.userName ?? ''];
-  return compare(userA.toLowerCase(), userB.toLowerCase()) || compare(userA, userB) || compare(a.id ?? '', b.id ?? '');
+  return compare(userA.toLowerCase(), userB.toLowerCase()) || compare(a.id ?? '', b.id ?? '') || compare(userA, userB);
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
