@@ -145,3 +145,23 @@ describe('a mistaken file or URL', () => {
     assert.ok(!run.stderr.includes('c2hvcnQ='));
   });
 });
+
+describe('zoho-tokens emulator on a busy port', () => {
+  it('names the port and the option that moves it, exit 2', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const run = await cli(['emulator', '--port', String(port)]);
+      assert.equal(run.code, 2);
+      assert.match(
+        oneLine(run),
+        new RegExp(
+          `^zoho-tokens: port ${port} on 127\\.0\\.0\\.1 is in use by another program: .*\\(EADDRINUSE\\) — give --port N \\(0 picks a free one\\)\n$`,
+        ),
+      );
+    } finally {
+      server.close();
+    }
+  });
+});
