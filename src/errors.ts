@@ -1,3 +1,5 @@
+import { ZohoTokenStoreError } from './zoho-token-store-error.js';
+
 /** Codes carried by {@link TokenStoreError}. Compare against these, never against messages. */
 export const TokenStoreErrorCode = {
   /**
@@ -62,7 +64,7 @@ export const TokenStoreErrorCode = {
 export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof TokenStoreErrorCode];
 
 /**
- * The one error type every store raises. A failed call leaves the stored data as it was.
+ * The one error type every store raises (a {@link ZohoTokenStoreError}). A failed call leaves the stored data as it was.
  *
  * @example
  * ```ts
@@ -75,13 +77,12 @@ export type TokenStoreErrorCode = (typeof TokenStoreErrorCode)[keyof typeof Toke
  * }
  * ```
  */
-export class TokenStoreError extends Error {
+export class TokenStoreError extends ZohoTokenStoreError {
   override readonly name = 'TokenStoreError';
-  readonly code: TokenStoreErrorCode;
+  declare readonly code: TokenStoreErrorCode;
 
   constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }
 

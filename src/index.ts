@@ -28,3 +28,4 @@ export type { OAuthTokenFields, TokenLike, UserSignatureLike } from './token/oau
 export { OAuthToken, UserSignature } from './token/oauth-token.js';
 export type { TokenRecord } from './token/token-record.js';
 export { fillToken, isTokenLike, recordOf, TOKEN_COLUMNS } from './token/token-record.js';
+export { isZohoTokenStoreError, ZohoTokenStoreError } from './zoho-token-store-error.js';

@@ -203,7 +203,7 @@ for (const kind of KINDS) {
       assert.equal(clash.code, 1);
       assert.match(
         clash.stderr,
-        /^zoho-tokens: imported \d of 2 tokens, then saving into \S+ failed \(ID_CONFLICT\); .*--new-ids\n$/,
+        /^zoho-tokens: imported \d of 2 tokens, then saving into \S+ failed: .*another user \(ID_CONFLICT\) — .*--new-ids\n$/,
       );
 
       const fresh = await zohoTokens([csv, '--store', store.url, '--new-ids']);
@@ -272,7 +272,10 @@ describe('zoho-tokens import usage', () => {
     const missing = join(dir, 'nope.csv');
     const run = await zohoTokens([missing, '--store', 'memory:']);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`));
+    assert.match(
+      run.stderr,
+      new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file or directory \\(ENOENT\\)\n$`),
+    );
   });
 
   it('says so for a file with no tokens', async () => {

@@ -110,15 +110,18 @@ for (const kind of await cliStoreKinds()) {
       const wrong = await cli(['doctor', '--store', store.url], { env: { ZOHO_TOKEN_KEY: OTHER_K1 } });
       assert.equal(wrong.code, 1, wrong.stdout);
       assert.match(wrong.stdout, /^✓ store answers: /m);
-      assert.match(wrong.stdout, /^✗ key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: .*\(WRONG_KEY\)$/m);
+      assert.match(
+        wrong.stdout,
+        /^✗ key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: .*\(WRONG_KEY\)( — .*)?$/m,
+      );
 
       const unknown = await cli(['doctor', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
       assert.equal(unknown.code, 1, unknown.stdout);
-      assert.match(unknown.stdout, /^✗ key: .*\(UNKNOWN_KEY\)$/m);
+      assert.match(unknown.stdout, /^✗ key: .*\(UNKNOWN_KEY\) — add the key the store names to ZOHO_TOKEN_KEY$/m);
 
       const malformed = await cli(['doctor', '--store', store.url], { env: { ZOHO_TOKEN_KEY: 'k1:c2hvcnQ=' } });
       assert.equal(malformed.code, 1, malformed.stdout);
-      assert.match(malformed.stdout, /^✗ key: ZOHO_TOKEN_KEY is not usable: .*\(NO_KEY\)$/m);
+      assert.match(malformed.stdout, /^✗ key: ZOHO_TOKEN_KEY is not usable: .*\(NO_KEY\) — .*keygen makes a key\)$/m);
 
       // A new key first, the old one after it: readable, but not yet re-encrypted.
       const rotated = await cli(['doctor', '--store', store.url], { env: { ZOHO_TOKEN_KEY: `${K2},${K1}` } });
@@ -130,7 +133,7 @@ for (const kind of await cliStoreKinds()) {
       }
     });
 
-    it('fails in one line, exit 1, when the key does not decrypt the store', async () => {
+    it('fails in one line, exit 2 (a configuration error), when the key does not decrypt the store', async () => {
       const [anaId] = await seed(store.url, K1, ana);
       for (const argv of [
         ['list', '--store', store.url],
@@ -138,8 +141,12 @@ for (const kind of await cliStoreKinds()) {
         ['migrate', '--from', store.url, '--to', plain.url],
       ]) {
         const run = await cli(argv, { env: { ZOHO_TOKEN_KEY: OTHER_K1 } });
-        assert.equal(run.code, 1, `${argv[0]}: ${run.stderr}`);
-        assert.match(run.stderr, /^zoho-tokens: [^\n]*\(WRONG_KEY\)\n$/, argv[0]);
+        assert.equal(run.code, 2, `${argv[0]}: ${run.stderr}`);
+        assert.match(
+          run.stderr,
+          /^zoho-tokens: [^\n]*\(WRONG_KEY\) — set ZOHO_TOKEN_KEY to the store's keyring\n$/,
+          argv[0],
+        );
         assertNoSecrets(run, secrets);
       }
       assert.deepEqual(await rawRefreshTokens(plain.url), [], 'nothing was copied');

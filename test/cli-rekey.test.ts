@@ -87,12 +87,15 @@ for (const kind of await cliStoreKinds()) {
       assert.match(run.stdout, /^Re-encrypted 1 of 3 tokens in .+ under key k2; the other 2 already were\.$/m);
     });
 
-    it('without ZOHO_TOKEN_KEY says what it needs in one line, exits 1 and opens nothing', async () => {
+    it('without ZOHO_TOKEN_KEY says what it needs in one line, exits 2 and opens nothing', async () => {
       const run = await cli(['rekey', '--store', store.url]);
-      assert.equal(run.code, 1);
+      assert.equal(run.code, 2);
       assert.equal(run.stdout, '');
       assert.equal(run.stderr.trimEnd().split('\n').length, 1);
-      assert.match(run.stderr, /^zoho-tokens: rekey needs the keyring in ZOHO_TOKEN_KEY.*\(NO_KEY\)$/m);
+      assert.match(
+        run.stderr,
+        /^zoho-tokens: rekey needs the keyring in ZOHO_TOKEN_KEY.*\(NO_KEY\) — .*zoho-tokens keygen makes a key\)$/m,
+      );
       if (kind === 'sqlite') assert.ok(!existsSync(store.url.slice('sqlite:'.length)), 'a store file was created');
     });
 
@@ -101,8 +104,8 @@ for (const kind of await cliStoreKinds()) {
       const before = await rawSecrets(store.url);
       const bad = `k2:${materialOf(K2)[0]?.slice(0, 30)},${K1}`;
       const run = await cli(['rekey', '--store', store.url, '--verbose'], { env: { ZOHO_TOKEN_KEY: bad } });
-      assert.equal(run.code, 1);
-      assert.match(run.stderr, /^zoho-tokens: .*\(NO_KEY\)$/m);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /^zoho-tokens: .*\(NO_KEY\) — /m);
       assertNoSecrets(run, [...secrets, bad.slice(3, 33)]);
       assert.deepEqual(await rawSecrets(store.url), before);
     });
@@ -112,9 +115,12 @@ for (const kind of await cliStoreKinds()) {
       await seed(store.url, K1, ben);
       const before = await rawSecrets(store.url);
       const run = await cli(['rekey', '--migrate', '--store', store.url], { env: { ZOHO_TOKEN_KEY: K2 } });
-      assert.equal(run.code, 1);
+      assert.equal(run.code, 2);
       assert.equal(run.stdout, '');
-      assert.match(run.stderr, /^zoho-tokens: .*key k1, which the keyring \(k2\) does not hold \(UNKNOWN_KEY\)$/m);
+      assert.match(
+        run.stderr,
+        /^zoho-tokens: .*key k1, which the keyring \(k2\) does not hold \(UNKNOWN_KEY\) — add the key the store names to ZOHO_TOKEN_KEY$/m,
+      );
       assertNoSecrets(run, secrets);
       assert.deepEqual(await rawSecrets(store.url), before);
     });
@@ -122,8 +128,8 @@ for (const kind of await cliStoreKinds()) {
     it('fails with WRONG_KEY when the old key id holds other key material', async () => {
       await seed(store.url, K1, ana);
       const run = await cli(['rekey', '--store', store.url], { env: { ZOHO_TOKEN_KEY: `${K2},${generateKey('k1')}` } });
-      assert.equal(run.code, 1);
-      assert.match(run.stderr, /do not decrypt under key k1.*\(WRONG_KEY\)$/m);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /do not decrypt under key k1.*\(WRONG_KEY\) — /m);
       assertNoSecrets(run, secrets);
     });
   });

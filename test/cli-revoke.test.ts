@@ -37,8 +37,12 @@ after(() => emulator.close());
 const KEYS = generateKey('k1');
 
 /** A token as Zoho issues it after sign-in, saved in the store (encrypted with `keys` when given). */
-async function signIn(url: string, keys?: string): Promise<OAuthToken> {
-  const grant = await exchangeAuthorizationCode(environment, client, emulator.issueGrantCode({ userEmail: USER }));
+async function signIn(url: string, keys?: string, at = emulator): Promise<OAuthToken> {
+  const grant = await exchangeAuthorizationCode(
+    customEnvironment({ apiBaseUrl: at.url, accountsUrl: at.url }),
+    client,
+    at.issueGrantCode({ userEmail: USER }),
+  );
   const token = new OAuthToken({
     userName: USER,
     ...client,
@@ -77,6 +81,8 @@ for (const kind of await cliStoreKinds()) {
       store = freshCliStore(kind);
       emulator.resetCounters();
       emulator.clearFaults();
+      // A fresh window for Zoho's rate limits: every test signs in anew.
+      emulator.clock.advance(10 * 60_000);
     });
     afterEach(() => store.drop());
 
@@ -85,7 +91,7 @@ for (const kind of await cliStoreKinds()) {
       const id = token.getId() as string;
       const run = await cli(['revoke', id, '--store', store.url, '--accounts-url', emulator.url, '--verbose']);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout, `Revoked token ${id} (${USER}) at custom accounts server and deleted it.\n`);
+      assert.equal(run.stdout, `Revoked token ${id} (${USER}) at ${emulator.url} and deleted it.\n`);
       assert.equal(emulator.counters().revoke, 1);
       assert.equal(await findById(store.url, id), null);
       await refreshRefused(token.getRefreshToken() as string);
@@ -102,7 +108,7 @@ for (const kind of await cliStoreKinds()) {
       assert.equal(run.code, 0, run.stderr);
       assert.equal(
         run.stdout,
-        `Zoho (custom accounts server) no longer knows token ${id} (${USER}); deleted it from the store.\n`,
+        `Zoho (${emulator.url}) no longer knows token ${id} (${USER}); deleted it from the store.\n`,
       );
       assert.equal(emulator.counters().revoke, 2);
       assert.equal(await findById(store.url, id), null);
@@ -117,7 +123,7 @@ for (const kind of await cliStoreKinds()) {
       assert.match(
         run.stderr,
         new RegExp(
-          `^zoho-tokens: could not revoke token ${id} \\(${USER}\\) at custom accounts server \\(SERVER_ERROR\\); it was kept\\n {2}caused by OAuthError: `,
+          `^zoho-tokens: could not revoke token ${id} \\(${USER}\\) at ${emulator.url} \\(the token was kept\\): HTTP 503 [^\\n]*\\(SERVER_ERROR\\) — run revoke again later\\n$`,
         ),
       );
       assert.equal(run.stdout, '');
@@ -125,16 +131,73 @@ for (const kind of await cliStoreKinds()) {
       assertNoSecrets(run, secretsOf(token));
     });
 
+    it('revokes an emulator token at the emulator it came from, with no option', async () => {
+      const token = await signIn(store.url);
+      const id = token.getId() as string;
+      assert.equal(token.getAPIDomain(), emulator.url, 'the emulator hands out its own URL as the API domain');
+      const run = await cli(['revoke', id, '--store', store.url], { env: { ZOHO_DC: 'EU' } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, `Revoked token ${id} (${USER}) at the emulator at ${emulator.url} and deleted it.\n`);
+      assert.equal(emulator.counters().revoke, 1);
+      assert.equal(await findById(store.url, id), null);
+      await refreshRefused(token.getRefreshToken() as string);
+    });
+
+    it('keeps a token of an emulator that is stopped, naming the cause and the fix in one line', async () => {
+      const gone = await startZohoEmulator();
+      const token = await signIn(store.url, undefined, gone);
+      await gone.close();
+      const id = token.getId() as string;
+      const run = await cli(['revoke', id, '--store', store.url]);
+      assert.equal(run.code, 1);
+      const port = new URL(gone.url).port;
+      assert.equal(
+        run.stderr,
+        `zoho-tokens: could not revoke token ${id} (${USER}) at the emulator at ${gone.url} (the token was kept): ` +
+          `connection refused at 127.0.0.1:${port} (ECONNREFUSED) — start that emulator (npm start does), ` +
+          'or give --accounts-url URL of the one that issued the token\n',
+      );
+      assert.equal((await findById(store.url, id))?.getRefreshToken(), token.getRefreshToken(), 'kept');
+      const verbose = await cli(['revoke', id, '--store', store.url, '-v']);
+      const lines = verbose.stderr.trimEnd().split('\n');
+      assert.ok(lines.length > 1, 'the chain follows');
+      assert.equal(new Set(lines).size, lines.length, 'no line repeats');
+      assert.ok(
+        lines.slice(1).every((line) => !lines[0]?.includes(line.replace(/^ {2}caused by \w+: /, ''))),
+        `no cause repeats the line above:\n${verbose.stderr}`,
+      );
+      assertNoSecrets(verbose, secretsOf(token));
+    });
+
+    it('names --accounts-url for a token whose API domain is neither Zoho nor on this machine', async () => {
+      const token = new OAuthToken({
+        userName: USER,
+        ...client,
+        refreshToken: '1000.refresh-of-elsewhere',
+        apiDomain: 'https://crm.zylker.example',
+      });
+      const seeded = await openStore(store.url);
+      await seeded.saveToken(token);
+      await seeded.close();
+      const run = await cli(['revoke', token.getId() as string, '--store', store.url]);
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        "zoho-tokens: the token's API domain https://crm.zylker.example is no Zoho data center — give --accounts-url URL of the accounts server that issued it\n",
+      );
+      assert.notEqual(await findById(store.url, token.getId() as string), null, 'kept');
+    });
+
     it('revokes a token of an encrypted store with ZOHO_TOKEN_KEY, and refuses to without it', async () => {
       const token = await signIn(store.url, KEYS);
       const id = token.getId() as string;
       const args = ['revoke', id, '--store', store.url, '--accounts-url', emulator.url];
       const keyless = await cli(args);
-      assert.equal(keyless.code, 1);
+      assert.equal(keyless.code, 2, 'a missing key is configuration to fix');
       assert.match(
         keyless.stderr,
         new RegExp(
-          `^zoho-tokens: .*token ${id} is encrypted and this store has no key.*ZOHO_TOKEN_KEY.*\\(NO_KEY\\)\n$`,
+          `^zoho-tokens: .*token ${id} is encrypted and this store has no key.*ZOHO_TOKEN_KEY.*\\(NO_KEY\\) — [^\n]*\n$`,
         ),
       );
       assert.equal(emulator.counters().revoke ?? 0, 0, 'no ciphertext was sent to Zoho');
@@ -163,7 +226,7 @@ for (const kind of await cliStoreKinds()) {
       assert.equal(run.code, 1);
       assert.equal(
         run.stderr,
-        "zoho-tokens: the token's API domain https://www.zohoapis.eu is in the EU data center, not US: drop --dc\n",
+        "zoho-tokens: the token's API domain https://www.zohoapis.eu is in the EU data center, not US — drop --dc\n",
       );
       assert.equal((await findById(store.url, id))?.getRefreshToken(), token.getRefreshToken(), 'kept');
       assertNoSecrets(run, secretsOf(token));
@@ -198,6 +261,7 @@ describe('zoho-tokens revoke when the store fails after Zoho revoked', { skip: !
     await admin.connect();
     try {
       emulator.resetCounters();
+      emulator.clock.advance(10 * 60_000);
       const token = await signIn(store.url);
       const id = token.getId() as string;
       // The revoke waits at the emulator while the table goes away, so the delete after it fails.
@@ -211,7 +275,7 @@ describe('zoho-tokens revoke when the store fails after Zoho revoked', { skip: !
       assert.match(
         run.stderr,
         new RegExp(
-          `^zoho-tokens: revoked token ${id} \\(${USER}\\) at custom accounts server, but deleting it from postgres://\\S+ failed; run revoke again\\n$`,
+          `^zoho-tokens: revoked token ${id} \\(${USER}\\) at ${emulator.url}, but deleting it from postgres://\\S+ failed: relation \\S+ does not exist \\(42P01\\) — run revoke again\\n$`,
         ),
       );
       await refreshRefused(token.getRefreshToken() as string);

@@ -250,7 +250,7 @@ for (const kind of await cliStoreKinds()) {
         assert.equal(run.stdout, '');
         assert.match(
           run.stderr,
-          /^zoho-tokens: copied [01] of 2 tokens, then saving into \S+ failed \(ID_CONFLICT\); a source id belongs to a token of another user in the target: delete that token there, then run migrate again\n {2}caused by TokenStoreError: .*\(ID_CONFLICT\)\n$/,
+          /^zoho-tokens: copied [01] of 2 tokens, then saving into \S+ failed: .* \(ID_CONFLICT\) — a source id belongs to a token of another user in the target: delete that token there, then run migrate again\n$/,
         );
         assertNoSecrets(run, [...secrets, ...secretsOf(squatter)]);
 
@@ -541,7 +541,8 @@ describe('migrate reads the source in pages', () => {
       copyPages(await readInPages(failing, 10), loggingTarget(log), null, { sourceName: 'db://x' }),
       {
         name: 'CommandError',
-        message: 'copied 10 of 25 tokens, then reading db://x failed; running migrate again resumes it',
+        message: 'copied 10 of 25 tokens, then reading db://x failed',
+        hint: 'running migrate again resumes it',
       },
     );
     await inner.close();
@@ -581,13 +582,13 @@ describe('usage and failures', () => {
     assert.equal(run.code, 1);
     assert.equal(
       run.stderr,
-      'zoho-tokens: postgres://root:***@127.0.0.1:1/test: getTokens failed in the storage backend (STORAGE_FAILURE)\n',
+      'zoho-tokens: postgres://root:***@127.0.0.1:1/test: getTokens failed in the storage backend: connection refused at 127.0.0.1:1 (ECONNREFUSED) — is the server running, at that host and port?\n',
     );
     const verbose = await cli(['list', '--store', url, '-v']);
     assert.equal(verbose.code, 1);
     assert.match(
       verbose.stderr,
-      /\n {2}caused by TokenStoreError: getTokens failed .*\n {2}caused by Error: connect ECONNREFUSED/,
+      /^zoho-tokens: [^\n]*connection refused[^\n]*\n {2}caused by Error: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
     );
     assert.ok(!verbose.stderr.includes('hunter2secret'));
 
@@ -643,7 +644,8 @@ describe('a missing store file', () => {
         ]) {
           const run = await cli(argv[0] === 'migrate' ? argv : [...argv, '--store', url]);
           assert.equal(run.code, 1, `${argv[0]}: ${run.stderr}`);
-          assert.equal(run.stderr, `zoho-tokens: no token store at ${file}: give --store URL or set TOKEN_STORE_URL\n`);
+          const fix = argv[0] === 'migrate' ? 'check the path in --from' : 'give --store URL or set TOKEN_STORE_URL';
+          assert.equal(run.stderr, `zoho-tokens: no token store at ${file} — ${fix}\n`);
           assert.equal(existsSync(file), false, `${argv[0]} created ${file}`);
         }
         const filled = await cli(['migrate', '--from', source, '--to', url]);
@@ -696,7 +698,13 @@ describe("revoke's accounts server", () => {
     assert.equal(byEnv('https://www.zohoapis.eu').accountsUrl, 'https://accounts.zoho.eu');
     assert.equal(byEnv('https://sandbox.zohoapis.com.au').accountsUrl, 'https://accounts.zoho.com.au');
     assert.equal(byEnv(null).accountsUrl, 'https://accounts.zoho.in');
-    assert.equal(byEnv('http://127.0.0.1:8085').accountsUrl, 'https://accounts.zoho.in');
+    // An emulator's token goes back to that emulator, whose accounts server is at its API domain.
+    assert.equal(byEnv('http://127.0.0.1:8085').accountsUrl, 'http://127.0.0.1:8085');
+    assert.equal(byEnv('http://localhost:3001/').accountsUrl, 'http://localhost:3001');
+    // Anything else names no place to revoke at: the user must say where.
+    for (const apiDomain of ['https://crm.zylker.example', 'http://10.0.0.5:8085', 'https://www.zohoapis.com:8443']) {
+      assert.throws(() => byEnv(apiDomain), { name: 'CommandError', hint: /--accounts-url/ }, apiDomain);
+    }
     assert.equal(accountsServerFor({ dc: 'JP' }, io({ ZOHO_DC: 'IN' }))(null).accountsUrl, 'https://accounts.zoho.jp');
     assert.equal(accountsServerFor({}, io())(null).accountsUrl, 'https://accounts.zoho.com');
     const custom = accountsServerFor({ 'accounts-url': 'http://127.0.0.1:1' }, io());
@@ -706,7 +714,11 @@ describe("revoke's accounts server", () => {
   it('fails on a --dc other than the token’s, and on a bad ZOHO_DC only when it is used', () => {
     assert.throws(() => accountsServerFor({ dc: 'US' }, io())('https://www.zohoapis.eu'), {
       name: 'CommandError',
-      message: "the token's API domain https://www.zohoapis.eu is in the EU data center, not US: drop --dc",
+      message: "the token's API domain https://www.zohoapis.eu is in the EU data center, not US",
+      hint: 'drop --dc',
+    });
+    assert.throws(() => accountsServerFor({ dc: 'US' }, io())('http://127.0.0.1:8085'), {
+      message: "the token's API domain http://127.0.0.1:8085 is an emulator, not US",
     });
     assert.throws(() => accountsServerFor({}, io({ ZOHO_DC: 'XX' })), { name: 'UsageError', message: /^ZOHO_DC must/ });
     assert.equal(accountsServerFor({ dc: 'EU' }, io({ ZOHO_DC: 'XX' }))(null).accountsUrl, 'https://accounts.zoho.eu');

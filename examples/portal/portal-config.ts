@@ -2,6 +2,36 @@ import { DATA_CENTERS, type DataCenterCode, DEFAULT_STORE_URL } from 'zoho-token
 import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
 import { checkSessionSecret } from './session-key.js';
 
+/**
+ * A configuration the portal cannot run with: a variable to fix, named in the message. `npm start`
+ * prints it as one line and exits 2.
+ *
+ * @example
+ * ```ts
+ * if (!/^\d+$/.test(text)) throw new PortalConfigError('PORT must be a port number (0-65535)');
+ * ```
+ */
+export class PortalConfigError extends Error {
+  override readonly name = 'PortalConfigError';
+}
+
+/**
+ * `EADDRINUSE` from `listen` as a {@link PortalConfigError} naming the server and the variable
+ * that moves it; any other error as it is.
+ *
+ * @example
+ * ```ts
+ * server.once('error', (error) => reject(portInUse(error, 'the portal', '127.0.0.1', 3000, 'PORT')));
+ * ```
+ */
+export function portInUse(error: unknown, server: string, host: string, port: number, variable: string): unknown {
+  if ((error as { code?: unknown } | null)?.code !== 'EADDRINUSE') return error;
+  return new PortalConfigError(
+    `${server} cannot listen on ${host}:${port}, another program uses that port: set ${variable} to a free port`,
+    { cause: error },
+  );
+}
+
 /** The OAuth client the portal signs users in with. */
 export interface PortalClient {
   clientId: string;
@@ -35,6 +65,8 @@ export interface PortalConfig {
   /** `PORTAL_ADMINS`, lower-cased emails; null when unset. */
   admins: readonly string[] | null;
   zoho: ZohoTarget;
+  /** Settings that are set but have no effect, one line each, for `npm start` to print. */
+  warnings?: readonly string[];
 }
 
 /**
@@ -42,7 +74,10 @@ export interface PortalConfig {
  * `ZOHO_CLIENT_ID` and `ZOHO_CLIENT_SECRET` switch to real Zoho (`ZOHO_DC`, default US);
  * `ZOHO_ACCOUNTS_URL` points at an emulator running elsewhere (its client unless one is given).
  *
- * @throws Error with a message naming the variable to fix.
+ * `ZOHO_DC` set while the portal runs on the emulator has no effect: a warning says so (it may be
+ * meant for the CLI, so it does not stop the portal).
+ *
+ * @throws PortalConfigError with a message naming the variable to fix.
  * @example
  * ```ts
  * const config = portalConfigFromEnv({ PORT: '8080', ZOHO_ACCOUNTS_URL: 'http://127.0.0.1:8085' });
@@ -54,7 +89,7 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
   const clientId = value('ZOHO_CLIENT_ID');
   const clientSecret = value('ZOHO_CLIENT_SECRET');
   if ((clientId === undefined) !== (clientSecret === undefined)) {
-    throw new Error('set both ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET, or neither (to use the emulator)');
+    throw new PortalConfigError('set both ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET, or neither (to use the emulator)');
   }
   const client = clientId && clientSecret ? { clientId, clientSecret } : null;
   const accountsUrl = value('ZOHO_ACCOUNTS_URL');
@@ -64,12 +99,26 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
 
   const portalPort = port(value('PORT') ?? '3000', 'PORT');
   const sessionSecret = value('SESSION_SECRET');
-  if (sessionSecret !== undefined) checkSessionSecret(sessionSecret);
+  if (sessionSecret !== undefined) {
+    try {
+      checkSessionSecret(sessionSecret);
+    } catch (error) {
+      throw new PortalConfigError((error as Error).message);
+    }
+  }
+  const warnings: string[] = [];
 
   let zoho: ZohoTarget;
   if (client && accountsUrl === undefined) {
     zoho = { kind: 'zoho', dataCenter: dataCenter(value('ZOHO_DC') ?? 'US'), client };
   } else {
+    if (value('ZOHO_DC') !== undefined) {
+      warnings.push(
+        `ZOHO_DC is ignored: the portal runs on the Zoho emulator${accountsUrl === undefined ? '' : ' at ZOHO_ACCOUNTS_URL'}; ` +
+          'for a Zoho data center set ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET' +
+          (accountsUrl === undefined ? '' : ' and unset ZOHO_ACCOUNTS_URL'),
+      );
+    }
     const emulatorClient = { clientId: EMULATOR_CLIENT.clientId, clientSecret: EMULATOR_CLIENT.clientSecret };
     zoho = {
       kind: 'emulator',
@@ -98,26 +147,27 @@ export function portalConfigFromEnv(env: Record<string, string | undefined>): Po
         .map((email) => email.trim().toLowerCase())
         .filter((email) => email.length > 0) ?? null,
     zoho,
+    warnings,
   };
 }
 
 function port(text: string, name: string): number {
   const number = Number(text);
-  if (!/^\d+$/.test(text) || number > 65_535) throw new Error(`${name} must be a port number (0-65535)`);
+  if (!/^\d+$/.test(text) || number > 65_535) throw new PortalConfigError(`${name} must be a port number (0-65535)`);
   return number;
 }
 
 function dataCenter(text: string): DataCenterCode {
   const code = text.toUpperCase();
   if (!Object.hasOwn(DATA_CENTERS, code)) {
-    throw new Error(`ZOHO_DC must be one of ${Object.keys(DATA_CENTERS).join(', ')}`);
+    throw new PortalConfigError(`ZOHO_DC must be one of ${Object.keys(DATA_CENTERS).join(', ')}`);
   }
   return code as DataCenterCode;
 }
 
 function absoluteUrl(text: string, name: string): string {
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    throw new Error(`${name} must be an absolute http(s) URL`);
+    throw new PortalConfigError(`${name} must be an absolute http(s) URL`);
   }
   return text.replace(/\/+$/, '');
 }

@@ -6,7 +6,7 @@ import { adminDelete, adminRevoke, admin as adminRoute } from './admin-routes.js
 import { dashboard } from './dashboard-route.js';
 import { errorReply, notFoundReply } from './error-replies.js';
 import { type Reply, readForm, sendReply } from './http-reply.js';
-import type { PortalConfig } from './portal-config.js';
+import { type PortalConfig, portInUse } from './portal-config.js';
 import type { PortalContext, PortalRequest, Route } from './portal-context.js';
 import { loadSessionKey, sessionKeyPath } from './session-key.js';
 import { Sessions } from './sessions.js';
@@ -164,9 +164,10 @@ function storeLabel(storeUrl: string): string {
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: unknown) => reject(portInUse(error, 'the portal', host, port, 'PORT'));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });

@@ -1,7 +1,7 @@
 // `npm start`: the Zylker Academy "Login with Zoho" portal. With nothing configured it runs on the
 // local Zoho emulator (started in this process, its state in ./zoho-emulator-state.json) and keeps
 // tokens in SQLite ./zohooauth.db. See docs/portal.md for every variable.
-import { type PortalConfig, portalConfigFromEnv } from './portal-config.js';
+import { type PortalConfig, PortalConfigError, portalConfigFromEnv } from './portal-config.js';
 import { startPortal } from './portal-server.js';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -13,6 +13,7 @@ try {
   console.error(`portal: ${(error as Error).message}`);
   process.exit(2);
 }
+for (const warning of config.warnings ?? []) console.error(`portal: warning: ${warning}`);
 
 try {
   const portal = await startPortal(config, { log, keys: process.env.ZOHO_TOKEN_KEY });
@@ -42,6 +43,11 @@ try {
   process.once('SIGTERM', stop);
 } catch (error) {
   // One line, no stack: the message of a config, key or store error names what to fix, never a secret.
+  // A configuration to fix (a busy port) exits 2, as a bad variable does; anything else 1.
+  if (error instanceof PortalConfigError) {
+    console.error(`portal: ${error.message}`);
+    process.exit(2);
+  }
   const { name, message, code } = error as { name?: string; message?: string; code?: string };
   console.error(`portal: could not start: ${code ?? name ?? 'Error'}: ${message ?? String(error)}`);
   process.exit(1);

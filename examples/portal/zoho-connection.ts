@@ -11,7 +11,7 @@ import {
   type TokenLike,
 } from 'zoho-token-store';
 import { startZohoEmulator } from 'zoho-token-store/emulator';
-import type { ZohoTarget } from './portal-config.js';
+import { portInUse, type ZohoTarget } from './portal-config.js';
 import { sessionKeyPath } from './session-key.js';
 
 const EMULATOR_STATE_FILE = 'zoho-emulator-state.json';
@@ -102,6 +102,8 @@ export async function connectZoho(
           port: target.port,
           testApi: target.testApi,
           ...(stateFile === null ? {} : { stateFile }),
+        }).catch((error: unknown) => {
+          throw portInUse(error, 'the Zoho emulator', '127.0.0.1', target.port, 'EMULATOR_PORT (default: PORT + 1)');
         })
       : null;
   const url = emulator?.url ?? (target.url as string);

@@ -110,7 +110,7 @@ export function defineCommand<const O extends OptionSpecs>(spec: {
 
 function parseOrExplain(command: string, options: OptionSpecs, argv: readonly string[]) {
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({ args: valuesJoined(options, argv), options, allowPositionals: true, strict: true });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (!code.startsWith('ERR_PARSE_ARGS')) throw error;
@@ -118,4 +118,25 @@ function parseOrExplain(command: string, options: OptionSpecs, argv: readonly st
     const first = (error as Error).message.split('. ')[0] ?? 'bad arguments';
     throw new UsageError(`${command}: ${first.replace(/\.$/, '')} (see zoho-tokens ${command} --help)`);
   }
+}
+
+/**
+ * `--idle -5d` as `--idle=-5d`: parseArgs takes a value starting with `-` for an option and fails
+ * with advice about `=`; joined, the command's own check says what the value should be. A value
+ * that is one of the command's options stays apart (`--store -v` lacks its URL).
+ */
+function valuesJoined(options: OptionSpecs, argv: readonly string[]): string[] {
+  const known = new Set(Object.entries(options).flatMap(([name, spec]) => [`--${name}`, `-${spec.short}`]));
+  const takesValue = (arg: string) => arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg === '--') return [...args, ...argv.slice(i)];
+    if (takesValue(arg) && next?.startsWith('-') && next !== '--' && !known.has(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  return args;
 }

@@ -195,8 +195,8 @@ export async function copyPages(
 }
 
 /**
- * The failure of a copy that stopped part way: how far it got and what failed, with the code of the
- * store's error, then what to do: for `ID_CONFLICT` the `idConflict` advice (a re-run alone would
+ * The failure of a copy that stopped part way: how far it got and what failed (the store's error
+ * is its cause), with what to do as its hint: for `ID_CONFLICT` the `idConflict` advice (a re-run alone would
  * stop there again), else running the command again, which picks up where it stopped.
  *
  * @example
@@ -209,10 +209,9 @@ export function stoppedPartWay(
   error: unknown,
   advice: { idConflict: string; command: string },
 ): CommandError {
-  const code = isTokenStoreError(error) ? error.code : null;
-  const next =
-    code === TokenStoreErrorCode.ID_CONFLICT ? advice.idConflict : `running ${advice.command} again resumes it`;
-  return new CommandError(`${what}${code === null ? '' : ` (${code})`}; ${next}`, { cause: error });
+  const conflict = isTokenStoreError(error) && error.code === TokenStoreErrorCode.ID_CONFLICT;
+  const hint = conflict ? advice.idConflict : `running ${advice.command} again resumes it`;
+  return new CommandError(what, { cause: error, hint });
 }
 
 /**

@@ -1,10 +1,11 @@
-import { describeError, ExitCode, UsageError } from './cli-errors.js';
+import { describeError, ExitCode, isKeyError, UsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command.js';
 import { deleteCommand } from './commands/delete.js';
 import { doctorCommand } from './commands/doctor.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { importCommand } from './commands/import.js';
+import { keygenCommand } from './commands/keygen.js';
 import { listCommand } from './commands/list.js';
 import { migrateCommand } from './commands/migrate.js';
 import { purgeCommand } from './commands/purge.js';
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   migrateCommand,
   importCommand,
   rekeyCommand,
+  keygenCommand,
   doctorCommand,
   emulatorCommand,
 ];
@@ -37,7 +39,8 @@ A command that uses a store takes --store URL (default: $TOKEN_STORE_URL, else
 sqlite:./zohooauth.db): sqlite:PATH, file:PATH, memory:, mysql://…, postgres://…, redis://…
 The file of a sqlite: or file: store must exist, except for import and migrate --to, which fill it.
 With ZOHO_TOKEN_KEY set (a keyring id:base64key[,…]), stores are opened encrypted with it.
-Exit codes: 0 done, 1 the operation failed, 2 a usage error. --verbose adds an error's causes.
+Exit codes: 0 done, 1 the operation failed, 2 a usage or configuration error (an option, a
+store URL, ZOHO_TOKEN_KEY). Errors are one line; --verbose adds the causes behind them.
 Run \`zoho-tokens <command> --help\` for a command's options.
 `;
 
@@ -88,6 +91,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return await parsed.run(io);
   } catch (error) {
     io.stderr.write(describeError(error, verbose));
-    return error instanceof UsageError ? ExitCode.USAGE : ExitCode.FAILED;
+    return exitCodeOf(error);
   }
+}
+
+/** A key that is missing, malformed or not the store's is configuration to fix, as a bad option is. */
+function exitCodeOf(error: unknown): number {
+  return error instanceof UsageError || isKeyError(error) ? ExitCode.USAGE : ExitCode.FAILED;
 }

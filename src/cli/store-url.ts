@@ -108,12 +108,14 @@ export async function openCliStore(url: string, io: CliIo, access: StoreAccess =
     if (keys === undefined && access.showSealed) (store as { passSealedValues?: () => unknown }).passSealedValues?.();
     return store;
   } catch (error) {
-    throw inContext(url, error);
+    throw inContext(url, error, access.option);
   }
 }
 
 /** How a command reads a store beyond the defaults. */
 export interface StoreAccess {
+  /** The option that named the store, for messages: `--store` (default), `--from`, `--to`. */
+  option?: string;
   /** Create a `sqlite:` or `file:` store that does not exist yet (the commands that fill one). */
   create?: boolean;
   /**
@@ -144,7 +146,10 @@ export async function withStore<R>(
 ): Promise<R> {
   const file = storeFileOf(url);
   if (!access.create && file !== null && !existsSync(file)) {
-    throw new CommandError(`no token store at ${printable(file)}: give --store URL or set TOKEN_STORE_URL`);
+    const option = access.option ?? '--store';
+    throw new CommandError(`no token store at ${printable(file)}`, {
+      hint: option === '--store' ? 'give --store URL or set TOKEN_STORE_URL' : `check the path in ${option}`,
+    });
   }
   const store = await openCliStore(url, io, access);
   let result: R;
@@ -153,19 +158,29 @@ export async function withStore<R>(
   } catch (error) {
     // The first failure is the one to report; a store may not close cleanly after it.
     await store.close().catch(() => {});
-    throw inContext(url, error);
+    throw inContext(url, error, access.option);
   }
   try {
     await store.close();
   } catch (error) {
-    throw inContext(url, error);
+    throw inContext(url, error, access.option);
   }
   return result;
 }
 
-function inContext(url: string, error: unknown): unknown {
+function inContext(url: string, error: unknown, option = '--store'): unknown {
   if (!isTokenStoreError(error)) return error;
-  if (error.code === TokenStoreErrorCode.INVALID_STORE_URL) return new UsageError(error.message, { cause: error });
+  if (error.code === TokenStoreErrorCode.INVALID_STORE_URL) {
+    if (!schemeless(url)) return new UsageError(`${option}: ${error.message}`, { cause: error });
+    return new UsageError(`${option}: ${printable(url)} is a path, not a store URL`, {
+      hint: `did you mean ${/\.json$/i.test(url) ? 'file' : 'sqlite'}:${printable(url)}?`,
+    });
+  }
   if (error.code !== TokenStoreErrorCode.STORAGE_FAILURE) return error;
-  return new CommandError(`${maskStoreUrl(url)}: ${error.message} (${error.code})`, { cause: error });
+  return new CommandError(`${maskStoreUrl(url)}: ${error.message}`, { cause: error });
+}
+
+/** A path given where a URL was due, such as `./zohooauth.db`. */
+function schemeless(url: string): boolean {
+  return url !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(url);
 }

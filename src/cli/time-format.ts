@@ -1,4 +1,5 @@
 import { UsageError } from './cli-errors.js';
+import { printable } from './text-format.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -19,7 +20,7 @@ export function parseDuration(text: string, option: string): number {
   const match = /^(\d+)([smhdw])$/.exec(text.trim());
   const ms = match ? Number(match[1]) * (UNITS[match[2] as string] as number) : 0;
   if (!(ms > 0) || !Number.isSafeInteger(ms)) {
-    throw new UsageError(`${option} takes a duration such as 90m, 12h or 30d`);
+    throw new UsageError(`${option} takes a duration such as 90m, 12h or 30d, not ${printable(text)}`);
   }
   return ms;
 }

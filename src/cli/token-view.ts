@@ -52,12 +52,12 @@ export function viewOf(token: TokenLike, activity: ReadonlyMap<string, TokenActi
   const summary = summarizeToken(token);
   const sealed = sealedFields(token);
   for (const field of sealed) summary[field] = SEALED_LABEL;
-  // An encrypted row keeps an absent token as an empty column beside its sealed secrets.
-  if (sealed.length > 0) {
-    if (token.getGrantToken() === '') summary.grantToken = null;
-    if (token.getRefreshToken() === '') summary.refreshToken = null;
-    if (token.getAccessToken() === '') summary.accessToken = null;
-  }
+  // An empty secret is none: an encrypted row keeps an absent token as an empty column, and the
+  // official SDK saves a token with an empty grant token.
+  if (token.getGrantToken() === '') summary.grantToken = null;
+  if (token.getRefreshToken() === '') summary.refreshToken = null;
+  if (token.getAccessToken() === '') summary.accessToken = null;
+  if (token.getClientSecret() === '') summary.clientSecret = null;
   const expiry = expiryOf(summary);
   const entry = summary.id === null ? undefined : activity?.get(summary.id);
   return {
@@ -81,3 +81,19 @@ export function expiryOf(summary: Pick<TokenSummary, 'expiresAt'>): number | nul
 }
 
 const isoOf = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
+
+/**
+ * The order tokens are listed in, the same on every host: by user name, case aside (tokens without
+ * one first), then by id. Plain code-unit comparison: no locale decides it.
+ *
+ * @example
+ * ```ts
+ * views.sort(byUserThenId);
+ * ```
+ */
+export function byUserThenId(a: TokenSummary, b: TokenSummary): number {
+  const [userA, userB] = [a.userName ?? '', b.userName ?? ''];
+  return compare(userA.toLowerCase(), userB.toLowerCase()) || compare(a.id ?? '', b.id ?? '') || compare(userA, userB);
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -32,11 +32,13 @@ export type AccountsServerPicker = (apiDomain: string | null) => Environment;
 
 /**
  * Checks `--dc`, `--accounts-url` and `ZOHO_DC` at once (so a bad one is a usage error before
- * anything is opened) and returns how to pick the accounts server for a token:
- * `--accounts-url` (a custom server such as the local emulator), else the data center of the
- * token's API domain, else `--dc`, else `ZOHO_DC`, else US. A token knows where Zoho issued it: a
- * `--dc` naming another data center fails rather than ask a server that does not know the token,
- * whose "unknown token" would read as already revoked.
+ * anything is opened) and returns how to pick the accounts server for a token, which acts on it
+ * where it came from: `--accounts-url` when given; else, by the token's API domain, its Zoho data
+ * center, or the emulator it names (an API domain on this machine: the emulator serves its accounts
+ * server at its API domain); else, for a token without an API domain, `--dc`, `ZOHO_DC` or US.
+ * A `--dc` naming another place than the token's fails rather than ask a server that does not know
+ * the token, whose "unknown token" would read as already revoked; so does an API domain that is
+ * neither, with a hint to give `--accounts-url`.
  *
  * @throws UsageError for an unknown data center, both options at once, or an unusable URL.
  *
@@ -55,7 +57,7 @@ export function accountsServerFor(
     if (values.dc !== undefined) throw new UsageError('give --dc or --accounts-url, not both');
     let custom: Environment;
     try {
-      custom = customEnvironment({ accountsUrl, apiBaseUrl: accountsUrl, name: 'custom accounts server' });
+      custom = customEnvironment({ accountsUrl, apiBaseUrl: accountsUrl, name: printable(accountsUrl) });
     } catch (error) {
       throw new UsageError(`--accounts-url: ${(error as Error).message.replace(/^accountsUrl /, '')}`);
     }
@@ -64,14 +66,38 @@ export function accountsServerFor(
   const given = values.dc === undefined ? undefined : dataCenterCode(values.dc, '--dc');
   const fallback = given ?? dataCenterCode(io.env.ZOHO_DC ?? 'US', 'ZOHO_DC');
   return (apiDomain) => {
-    const own = apiDomain === null ? null : dataCenterOf(apiDomain);
-    if (own !== null && given !== undefined && own !== given) {
+    if (!apiDomain) return environmentFor(fallback);
+    const own = dataCenterOf(apiDomain);
+    const emulator = own === null ? emulatorAt(apiDomain) : null;
+    if (own === null && emulator === null) {
+      throw new CommandError(`the token's API domain ${printable(apiDomain)} is no Zoho data center`, {
+        hint: 'give --accounts-url URL of the accounts server that issued it',
+      });
+    }
+    if (given !== undefined && own !== given) {
       throw new CommandError(
-        `the token's API domain ${printable(apiDomain ?? '')} is in the ${own} data center, not ${given}: drop --dc`,
+        `the token's API domain ${printable(apiDomain)} is ${own === null ? 'an emulator' : `in the ${own} data center`}, not ${given}`,
+        { hint: 'drop --dc' },
       );
     }
-    return environmentFor(own ?? fallback);
+    return emulator ?? environmentFor(own as DataCenterCode);
   };
+}
+
+/** The emulator whose API domain (and accounts server) this is: an http(s) origin on loopback, else null. */
+function emulatorAt(apiDomain: string): Environment | null {
+  try {
+    const origin = new URL(apiDomain).origin;
+    // customEnvironment takes plain http on loopback only, so a remote http origin throws here.
+    const environment = customEnvironment({
+      accountsUrl: origin,
+      apiBaseUrl: origin,
+      name: `the emulator at ${origin}`,
+    });
+    return /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(new URL(origin).hostname) ? environment : null;
+  } catch {
+    return null;
+  }
 }
 
 function dataCenterCode(text: string, source: string): DataCenterCode {

@@ -1,6 +1,7 @@
 import { type Environment, isApiUrlOf } from '../oauth/data-centers.js';
 import { readTextWithin } from '../oauth/limited-body.js';
 import type { TokenLike } from '../token/oauth-token.js';
+import { ZohoTokenStoreError } from '../zoho-token-store-error.js';
 
 /** What the CRM client needs from a token source: a {@link TokenManager} fits. */
 export interface AccessTokenSource {
@@ -48,7 +49,7 @@ export const CrmErrorCode = {
 export type CrmErrorCode = (typeof CrmErrorCode)[keyof typeof CrmErrorCode];
 
 /**
- * A failed CRM call: Zoho's HTTP status (0 when no answer came) and an error `code`, Zoho's own or
+ * A failed CRM call (a {@link ZohoTokenStoreError}): Zoho's HTTP status (0 when no answer came) and an error `code`, Zoho's own or
  * one of {@link CrmErrorCode}. `cause` holds the underlying error when there is one. Messages name
  * the host, never a token.
  *
@@ -62,16 +63,15 @@ export type CrmErrorCode = (typeof CrmErrorCode)[keyof typeof CrmErrorCode];
  * }
  * ```
  */
-export class CrmError extends Error {
+export class CrmError extends ZohoTokenStoreError {
   override readonly name = 'CrmError';
   readonly status: number;
-  readonly code: CrmErrorCode | (string & {});
+  declare readonly code: CrmErrorCode | (string & {});
   readonly details: unknown;
 
   constructor(status: number, code: string, message: string, details?: unknown, options?: { cause?: unknown }) {
-    super(`Zoho CRM ${status} ${code}: ${message}`, options);
+    super(code, `Zoho CRM ${status} ${code}: ${message}`, options);
     this.status = status;
-    this.code = code;
     this.details = details;
   }
 }

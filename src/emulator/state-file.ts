@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { untrustedFileReason } from '../file-trust.js';
+import { ZohoTokenStoreError } from '../zoho-token-store-error.js';
 import type { AccountsSnapshot } from './accounts-state.js';
 import type { CrmSnapshot } from './crm-directory.js';
 
@@ -20,7 +21,7 @@ export const EmulatorStateErrorCode = {
 export type EmulatorStateErrorCode = (typeof EmulatorStateErrorCode)[keyof typeof EmulatorStateErrorCode];
 
 /**
- * The emulator's `stateFile` could not be used. The message names the file and never quotes its content
+ * The emulator's `stateFile` could not be used (a {@link ZohoTokenStoreError}). The message names the file and never quotes its content
  * (it holds tokens).
  *
  * @example
@@ -34,15 +35,14 @@ export type EmulatorStateErrorCode = (typeof EmulatorStateErrorCode)[keyof typeo
  * }
  * ```
  */
-export class EmulatorStateError extends Error {
+export class EmulatorStateError extends ZohoTokenStoreError {
   override readonly name = 'EmulatorStateError';
-  readonly code: EmulatorStateErrorCode;
+  declare readonly code: EmulatorStateErrorCode;
   /** The state file, as given. */
   readonly file: string;
 
   constructor(code: EmulatorStateErrorCode, file: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.file = file;
   }
 }

@@ -1,3 +1,5 @@
+import { ZohoTokenStoreError } from '../zoho-token-store-error.js';
+
 /** Codes carried by {@link TokenManagerError}. */
 export const TokenManagerErrorCode = {
   /** The store holds no token for the reference, and there is no grant token to exchange. */
@@ -17,15 +19,14 @@ export const TokenManagerErrorCode = {
 
 export type TokenManagerErrorCode = (typeof TokenManagerErrorCode)[keyof typeof TokenManagerErrorCode];
 
-/** A token the TokenManager cannot provide; `cause` holds the Zoho or store error behind it. */
-export class TokenManagerError extends Error {
+/** A token the TokenManager cannot provide (a {@link ZohoTokenStoreError}); `cause` holds the Zoho or store error behind it. */
+export class TokenManagerError extends ZohoTokenStoreError {
   override readonly name = 'TokenManagerError';
-  readonly code: TokenManagerErrorCode;
+  declare readonly code: TokenManagerErrorCode;
   readonly retryAfterMs: number | undefined;
 
   constructor(code: TokenManagerErrorCode, message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -1,3 +1,5 @@
+import { ZohoTokenStoreError } from '../zoho-token-store-error.js';
+
 /** Codes carried by {@link OAuthError}. Compare against these, never against messages. */
 export const OAuthErrorCode = {
   /** Zoho's `invalid_code`: the grant code is spent or expired, or the refresh token was revoked. The user must authorise again. */
@@ -62,7 +64,7 @@ export interface OAuthErrorOptions {
 }
 
 /**
- * The one error type the accounts client raises. Its message never holds a token, code or secret,
+ * The one error type the accounts client raises (a {@link ZohoTokenStoreError}). Its message never holds a token, code or secret,
  * so it is safe to log.
  *
  * @example
@@ -77,9 +79,9 @@ export interface OAuthErrorOptions {
  * }
  * ```
  */
-export class OAuthError extends Error {
+export class OAuthError extends ZohoTokenStoreError {
   override readonly name = 'OAuthError';
-  readonly code: OAuthErrorCode;
+  declare readonly code: OAuthErrorCode;
   /** The HTTP status of the answer, absent when none arrived (network error, timeout). */
   readonly status: number | undefined;
   /** Whether the same call may succeed later: rate limits, 5xx, network errors and timeouts. */
@@ -90,8 +92,7 @@ export class OAuthError extends Error {
   readonly zohoError: string | undefined;
 
   constructor(code: OAuthErrorCode, message: string, options: OAuthErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.status = options.status;
     this.retryable = RETRYABLE.has(code);
     this.retryAfterMs = options.retryAfterMs;

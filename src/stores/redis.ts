@@ -126,6 +126,8 @@ class RedisBackend implements RecordBackend, RefreshLock {
   readonly #lockTimeout: number;
   readonly #lockLease: number;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The last error of a connection attempt: why a command gave up waiting for the server. */
+  #connectionError: unknown = undefined;
   readonly #lookups: LookupCoalescer | undefined;
 
   constructor(options: RedisStoreOptions<TokenLike>) {
@@ -155,9 +157,23 @@ class RedisBackend implements RecordBackend, RefreshLock {
       this.#client = new Redis(options.url ?? 'redis://127.0.0.1:6379', settings);
     }
     this.#tx = this.#client.duplicate(settings);
-    // Connection errors surface through the commands that fail; unhandled 'error' events would crash.
-    this.#tx.on('error', () => undefined);
-    if (this.#ownsClient) this.#client.on('error', () => undefined);
+    // Connection errors surface through the commands that fail, as their cause (see #failure);
+    // unhandled 'error' events would crash.
+    const remember = (error: unknown) => (this.#connectionError = error);
+    this.#tx.on('error', remember);
+    if (this.#ownsClient) this.#client.on('error', remember);
+  }
+
+  /**
+   * A command's error, scrubbed. A command that gave up while the server was away says only how many
+   * retries it made: the connection's own error (`ECONNREFUSED`, …) becomes its cause.
+   */
+  #failure(error: unknown): unknown {
+    const failure = scrubbed(error);
+    if (failure instanceof Error && failure.name === 'MaxRetriesPerRequestError' && failure.cause === undefined) {
+      if (this.#connectionError !== undefined) failure.cause = this.#connectionError;
+    }
+    return failure;
   }
 
   #tokenKey = (id: string): string => `${this.#prefix}token:${id}`;
@@ -241,7 +257,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       await this.#client.set(this.#layoutKey, INDEX_LAYOUT);
     })().catch((error: unknown) => {
       this.#indexReady = null;
-      throw scrubbed(error);
+      throw this.#failure(error);
     });
     return this.#indexReady;
   }
@@ -261,7 +277,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
         } catch (error) {
           // Leave no WATCH behind for the next transaction on this connection.
           await this.#tx.unwatch().catch(() => undefined);
-          throw scrubbed(error);
+          throw this.#failure(error);
         }
         await sleep(Math.random() * Math.min(5 * (i + 1), 50));
       }
@@ -297,7 +313,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       }
       return records;
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -311,7 +327,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
           : await this.#readIndexed(this.#indexKey(key.column, key.value));
       return records.filter((record) => lookupValue(record, key.column) === key.value);
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -380,7 +396,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
     try {
       return await this.#read(this.#client, await this.#client.smembers(this.#idsKey));
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -407,7 +423,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       }
       return records;
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -415,7 +431,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
     try {
       return await this.#client.scard(this.#idsKey);
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -467,7 +483,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
     try {
       await this.#client.eval(TOUCH, 2, this.#tokenKey(id), this.#activityKey(event), at, id);
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -487,7 +503,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       for (let i = 0; i + 1 < revoked.length; i += 2) entry(revoked[i] as string).revokedAt = Number(revoked[i + 1]);
       return [...byId.values()];
     } catch (error) {
-      throw scrubbed(error);
+      throw this.#failure(error);
     }
   }
 
@@ -502,7 +518,7 @@ class RedisBackend implements RecordBackend, RefreshLock {
       try {
         got = await this.#client.set(lockKey, owner, 'PX', this.#lockLease, 'NX');
       } catch (error) {
-        throw storageFailure('RedisStore: could not take the refresh lock', error);
+        throw storageFailure('RedisStore: could not take the refresh lock', this.#failure(error));
       }
       if (got === 'OK') break;
       if (Date.now() >= deadline) throw lockTimeout('RedisStore', this.#lockTimeout);

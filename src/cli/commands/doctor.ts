@@ -2,9 +2,9 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { untrustedFileReason } from '../../file-trust.js';
-import { isTokenStoreError, type OpenedStore, type TokenLike, TokenStoreErrorCode } from '../../index.js';
+import type { OpenedStore, TokenLike } from '../../index.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
-import { CommandError, describeError, ExitCode, UsageError } from '../cli-errors.js';
+import { CommandError, describeError, ExitCode, isKeyError, UsageError } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
 import { defineCommand } from '../command.js';
 import { isSealed } from '../sealed-tokens.js';
@@ -20,12 +20,6 @@ const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
   sqlite: ['-wal', '-shm', '-journal'],
   file: ['.bak', '.journal'],
 };
-
-const KEY_ERRORS: ReadonlySet<string> = new Set([
-  TokenStoreErrorCode.NO_KEY,
-  TokenStoreErrorCode.UNKNOWN_KEY,
-  TokenStoreErrorCode.WRONG_KEY,
-]);
 
 /**
  * `zoho-tokens doctor`: checks the store, its files' permissions and the encryption key, one line each.
@@ -178,10 +172,6 @@ async function checkStore(store: OpenedStore, where: string, line: Line, verbose
   } catch (error) {
     line('fail', `key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: ${detail(error, verbose)}`);
   }
-}
-
-function isKeyError(error: unknown): boolean {
-  return isTokenStoreError(error) && KEY_ERRORS.has(error.code);
 }
 
 /** An error's message for a check line; with `verbose`, its causes follow on the next lines. */

@@ -46,6 +46,12 @@ Options:
       port,
       autoApprove: values['auto-approve'] === true,
       ...(values.state !== undefined && { stateFile: values.state }),
+    }).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+      throw new UsageError(`port ${port} on 127.0.0.1 is in use by another program`, {
+        cause: error,
+        hint: 'give --port N (0 picks a free one)',
+      });
     });
     io.stdout.write(
       `Zoho emulator on ${emulator.url}\n` +

@@ -4,7 +4,7 @@ import { isSealed, sealedWarning } from '../sealed-tokens.js';
 import { maskStoreUrl, STORE_OPTION, storeUrlOf, withStore } from '../store-url.js';
 import { textTable } from '../text-format.js';
 import { describeExpiry, describeMoment } from '../time-format.js';
-import { activityOf, expiryOf, type TokenView, viewOf } from '../token-view.js';
+import { activityOf, byUserThenId, expiryOf, type TokenView, viewOf } from '../token-view.js';
 
 /**
  * `zoho-tokens list`: every stored token in a table, or as JSON; secrets masked either way.
@@ -19,8 +19,9 @@ export const listCommand = defineCommand({
   summary: 'list the stored tokens, secrets masked',
   help: `Usage: zoho-tokens list [--store URL] [--json]
 
-Lists every stored token: id, user, client id, expiry, last use (when the store tracks it) and
-which secrets it holds, each masked to its length and last characters. Secrets of an encrypted
+Lists every stored token, by user (case aside; tokens without one first), then by id: id,
+user, client id, expiry, last use (when the store tracks it) and which secrets it holds, each
+masked to its length and last characters; — for one it lacks. Secrets of an encrypted
 store read without ZOHO_TOKEN_KEY show as "encrypted".
 
 Options:
@@ -78,8 +79,4 @@ function tableOf(views: readonly TokenView[], now: number): string {
     view.clientSecret ?? '—',
   ]);
   return textTable(headers, rows);
-}
-
-function byUserThenId(a: TokenView, b: TokenView): number {
-  return (a.userName ?? '').localeCompare(b.userName ?? '') || (a.id ?? '').localeCompare(b.id ?? '');
 }

@@ -74,10 +74,10 @@ Options:
               sourceName: maskStoreUrl(from),
               targetName: maskStoreUrl(to),
             }),
-          { create: true },
+          { create: true, option: '--to' },
         );
       },
-      { migration: values.migrate === true },
+      { migration: values.migrate === true, option: '--from' },
     );
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     report(io, { from: maskStoreUrl(from), to: maskStoreUrl(to), seconds, ...result });

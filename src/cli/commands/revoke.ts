@@ -1,4 +1,4 @@
-import { isOAuthError, OAuthErrorCode, revokeRefreshToken } from '../../index.js';
+import { type Environment, isOAuthError, OAuthErrorCode, revokeRefreshToken } from '../../index.js';
 import { withTokenLock } from '../../lifecycle/refresh-lock.js';
 import { CommandError, ExitCode } from '../cli-errors.js';
 import { defineCommand } from '../command.js';
@@ -24,14 +24,17 @@ Revokes the token's refresh token at Zoho's accounts server (which also ends eve
 made from it), then deletes the token from the store. A token Zoho no longer knows is deleted all
 the same. If Zoho cannot be reached, the token is kept, so the command can be run again.
 
-The accounts server is that of the data center of the token's API domain; --dc is used only for
-a token whose API domain names none, and naming another data center than the token's fails.
+The token is revoked where it came from, as its API domain says: at its Zoho data center's
+accounts server, or, for a token of the local emulator (an API domain on this machine, such as
+http://127.0.0.1:3001 from npm start), at that emulator, which must be running. --dc is used only
+for a token without an API domain; naming another data center than the token's fails. Any other
+API domain needs --accounts-url.
 
 Options:
   --store URL          the token store (default: $TOKEN_STORE_URL, else sqlite:./zohooauth.db)
   --dc DC              the user's data center: US, EU, IN, CN, AU, JP, CA, SA or UK
                        (default: the token's, else $ZOHO_DC, else US)
-  --accounts-url URL   a custom accounts server instead, such as the local emulator
+  --accounts-url URL   the accounts server to revoke at instead, such as an emulator's URL
   -v, --verbose        on failure, also print the cause chain
   -h, --help           show this help
 `,
@@ -63,9 +66,9 @@ Options:
           await revokeRefreshToken(environment, refreshToken);
         } catch (error) {
           if (!(isOAuthError(error) && error.code === OAuthErrorCode.INVALID_TOKEN)) {
-            const code = isOAuthError(error) ? ` (${error.code})` : '';
-            throw new CommandError(`could not revoke ${label} at ${environment.name}${code}; it was kept`, {
+            throw new CommandError(`could not revoke ${label} at ${environment.name} (the token was kept)`, {
               cause: error,
+              ...retryHint(error, environment),
             });
           }
           known = false;
@@ -75,7 +78,10 @@ Options:
         } catch (error) {
           // Zoho has let go of it: a second run finds Zoho no longer knows it and deletes it.
           const done = known ? `revoked ${label} at ${environment.name}` : `Zoho no longer knows ${label}`;
-          throw new CommandError(`${done}, but deleting it from ${where} failed; run revoke again`, { cause: error });
+          throw new CommandError(`${done}, but deleting it from ${where} failed`, {
+            cause: error,
+            hint: 'run revoke again',
+          });
         }
         io.stdout.write(
           known
@@ -87,3 +93,14 @@ Options:
     );
   },
 });
+
+/** What to do when the accounts server did not answer: start the emulator, or try again later. */
+function retryHint(error: unknown, environment: Environment): { hint?: string } {
+  if (!isOAuthError(error) || !error.retryable) return {};
+  if (environment.kind === 'custom' && error.status === undefined) {
+    return {
+      hint: 'start that emulator (npm start does), or give --accounts-url URL of the one that issued the token',
+    };
+  }
+  return { hint: 'run revoke again later' };
+}
