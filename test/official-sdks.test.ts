@@ -27,9 +27,12 @@ const SDKS = [
     name: '@zohocrm/typescript-sdk-2.0',
     crm: 'v2',
     byId: true,
-    // Its token reaches our store; then getRecords fails inside the SDK, reading a field cache file
-    // (resources/<user>.json) it never wrote from the emulator's v2 metadata answers.
-    todo: 'the SDK fails parsing the emulator’s CRM v2 Leads (its field cache), after the token steps',
+    // It names its field cache (resources/<b64>.json) after the token's refresh token: an id-only
+    // token has none before its first call and one after, so in a fresh resource folder the first
+    // getRecords reads a file it wrote under the other name (ENOENT; with autoRefreshFields, "Cannot
+    // set properties of null"), whatever the store: its own FileStore fails alike. A restarted app
+    // keeps its resource folder, which holds the file under the refreshed name.
+    byIdKeepsResources: true,
   },
   { name: '@zohocrm/nodejs-sdk-2.0', crm: 'v2', byId: true },
   // zcrmsdk 1.x has no ids: its store interface has no getTokenById.
@@ -61,9 +64,12 @@ class SdkProcess {
   #replies: ((reply: { result?: unknown; error?: string }) => void)[] = [];
   readonly ready: Promise<unknown>;
 
-  constructor(sdk: string, kind: string, options: Record<string, unknown>, clockOffsetMs: number) {
-    const resourceDir = join(dir, `resources-${Math.random().toString(36).slice(2)}`);
-    mkdirSync(resourceDir);
+  readonly resourceDir: string;
+
+  constructor(sdk: string, kind: string, options: Record<string, unknown>, clockOffsetMs: number, resources?: string) {
+    const resourceDir = resources ?? join(dir, `resources-${Math.random().toString(36).slice(2)}`);
+    if (!resources) mkdirSync(resourceDir);
+    this.resourceDir = resourceDir;
     this.#child = fork(CHILD, [], {
       cwd: resourceDir,
       // tsx by path: the child runs in its own folder, where the SDK writes its files.
@@ -112,12 +118,9 @@ class SdkProcess {
 const count = (name: string) => emulator.counters()[name] ?? 0;
 
 for (const sdk of SDKS) {
-  const todo = 'todo' in sdk ? sdk.todo : undefined;
   describe(`${sdk.name} (CRM ${sdk.crm}) through the documented adapter`, { skip: !installed }, () => {
     for (const kind of STORES) {
-      it(`on ${kind}: starts from a grant, refreshes once after expiry, restarts by user${sdk.byId ? ' and by id' : ''} with no exchange`, {
-        todo,
-      }, async (t) => {
+      it(`on ${kind}: starts from a grant, refreshes once after expiry, restarts by user${sdk.byId ? ' and by id' : ''} with no exchange`, async (t) => {
         if (!(await serverAnswers(kind))) {
           if (process.env.CI === 'true') throw new Error(`${kind} does not answer, and CI=true`);
           return t.skip(`${kind} is not running`);
@@ -126,8 +129,8 @@ for (const sdk of SDKS) {
         const ours = await openTestStore(kind, options);
         let clock = 0;
         const processes: SdkProcess[] = [];
-        const run = async () => {
-          const child = new SdkProcess(sdk.name, kind, options, clock);
+        const run = async (resources?: string) => {
+          const child = new SdkProcess(sdk.name, kind, options, clock, resources);
           processes.push(child);
           await child.ready;
           return child;
@@ -167,7 +170,7 @@ for (const sdk of SDKS) {
           assert.deepEqual(await byUser.send({ op: 'leads' }), names);
           await byUser.close();
           if (sdk.byId) {
-            const byId = await run();
+            const byId = await run('byIdKeepsResources' in sdk ? first.resourceDir : undefined);
             await byId.send({ op: 'start', how: { id: saved.getId(), user: USER } });
             assert.deepEqual(await byId.send({ op: 'leads' }), names);
             await byId.close();
