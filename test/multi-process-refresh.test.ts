@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { customEnvironment, OAuthToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
-import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { customEnvironment, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
+import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { emulatorClient as client, expiredSignIn } from './fixtures/expired-sign-in.js';
 import { dropTestStore, freshOptions, openTestStore, serverAnswers } from './fixtures/test-stores.js';
 
 const CHILD = resolve(import.meta.dirname, 'fixtures', 'stampede-child.ts');
 const PROCESSES = 8;
 const CALLS = 200;
-const HOUR = 3_600_000;
 
 let emulator: ZohoEmulator;
 const dir = mkdtempSync(join(tmpdir(), 'zts-multi-'));
@@ -25,11 +25,6 @@ after(async () => {
 });
 
 type Store = TokenStore<TokenLike> & { close(): Promise<void> };
-const client = {
-  clientId: EMULATOR_CLIENT.clientId,
-  clientSecret: EMULATOR_CLIENT.clientSecret,
-  redirectUri: EMULATOR_CLIENT.redirectUris[0],
-};
 
 function child(
   kind: string,
@@ -64,23 +59,6 @@ function output(process: ChildProcess): Promise<string> {
   });
 }
 
-/** Signs a user in through the emulator, then makes their stored access token expired everywhere. */
-async function expiredSignIn(store: Store, userName: string): Promise<string> {
-  const manager = new TokenManager({
-    environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
-    store,
-    client,
-    token: { grantToken: emulator.issueGrantCode({ userEmail: userName }) },
-  });
-  await manager.getAccessToken();
-  const token = (await store.findToken(new OAuthToken({ userName }))) as TokenLike;
-  token.setExpiresIn(String(Date.now() - 1_000));
-  await store.saveToken(token);
-  emulator.clock.advance(2 * HOUR);
-  emulator.resetCounters();
-  return token.getId() as string;
-}
-
 const KINDS = ['sqlite', 'file', 'mysql', 'postgres', 'redis'];
 
 for (const kind of KINDS) {
@@ -108,7 +86,7 @@ for (const kind of KINDS) {
       const options = optionsFor();
       const store = (await openTestStore(kind, options)) as Store;
       const userName = 'ana.lopez@zylker.com';
-      await expiredSignIn(store, userName);
+      await expiredSignIn(emulator, store, userName);
       const startAt = String(Date.now() + 2_500);
       const runs = await Promise.all(
         Array.from({ length: PROCESSES }, () => output(child(kind, options, userName, { START_AT: startAt }))),
@@ -130,7 +108,7 @@ for (const kind of KINDS) {
       const options = { ...optionsFor(), lockLeaseMs: leaseMs };
       const store = (await openTestStore(kind, options)) as Store;
       const userName = 'kenji.sato@zylkeracademy.com';
-      const id = await expiredSignIn(store, userName);
+      const id = await expiredSignIn(emulator, store, userName);
       const holder = child(kind, options, userName, { HOLD_LOCK: `zoho-token:${id}` });
       await new Promise<void>((ready) =>
         holder.stdout?.on('data', (chunk) => String(chunk).includes('holding') && ready()),
