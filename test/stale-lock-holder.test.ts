@@ -12,13 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import {
-  customEnvironment,
-  refreshAccessToken,
-  type TokenLike,
-  TokenManager,
-  type TokenStore,
-} from 'zoho-token-store';
+import { customEnvironment, refreshAccessToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { EncryptedStore, generateKey } from 'zoho-token-store/stores/encrypted';
 import { emulatorClient, expiredSignIn } from './fixtures/expired-sign-in.js';

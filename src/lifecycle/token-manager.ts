@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fetchCurrentUserName } from '../crm/current-user.js';
-import { isTokenStoreError } from '../errors.js';
+import { isTokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import {
   type AccountsRequestOptions,
   type ClientCredentials,
@@ -15,6 +15,7 @@ import {
   revokeRefreshToken,
   type TokenGrant,
 } from '../oauth/index.js';
+import { hasConditionalSave } from '../store/conditional-save.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
@@ -426,19 +427,52 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       apiDomain: grant.apiDomain ?? base.getAPIDomain() ?? this.#options.environment.apiBaseUrl,
     });
     await this.#resolveUser(next);
-    // Update only: a save by id inserts a missing row, so a token deleted while Zoho answered would
-    // come back. Deletes hold this token's refresh lock, as we do on a store that has one, so none
-    // lands between this read and the save; on a store without a lock, the gap is one read.
     const id = base.getId();
-    if (current !== null && present(id) && (await this.#options.store.findTokenById(id)) === null) {
-      throw this.#tokenDeleted(id);
+    if (current !== null && present(id)) {
+      const moved = await this.#saveOver(next, current, id);
+      if (moved !== null) return moved;
+    } else {
+      await this.#options.store.saveToken(next);
     }
-    await this.#options.store.saveToken(next);
     this.#rejectedAccessToken = null;
     const summary = summarizeToken(next);
     this.#logger.info?.(exchanging ? 'zoho token exchanged' : 'zoho token refreshed', { ...summary });
     this.emit(exchanging ? 'exchanged' : 'refreshed', summary);
     return this.#use(next);
+  }
+
+  /**
+   * Saves a renewal over the row it started from, only if that row is still as read: a holder
+   * whose lock lapsed (paused past its lease, or its session dropped) must not overwrite the newer
+   * token another process saved meanwhile, nor bring back a deleted one (a save by id inserts a
+   * missing row). Returns null once saved; else, nothing saved, the newer stored access token
+   * when it is valid. On a store without a conditional save, only a deletion is checked, one read
+   * before the save.
+   */
+  async #saveOver(next: TokenLike, current: TokenLike, id: string): Promise<string | null> {
+    const store = this.#options.store;
+    if (!hasConditionalSave(store)) {
+      if ((await store.findTokenById(id)) === null) throw this.#tokenDeleted(id);
+      await store.saveToken(next);
+      return null;
+    }
+    try {
+      await store.saveTokenIfUnchanged(next, current);
+      return null;
+    } catch (error) {
+      if (!(isTokenStoreError(error) && error.code === TokenStoreErrorCode.TOKEN_CHANGED)) throw error;
+    }
+    const latest = await store.findTokenById(id);
+    if (latest === null) throw this.#tokenDeleted(id);
+    this.#logger.warn?.('the stored token changed during the refresh: not saving over it', { id });
+    if (this.#usable(latest)) return this.#use(latest);
+    this.#cached = null;
+    const error = new TokenManagerError(
+      TokenManagerErrorCode.TOKEN_CHANGED,
+      'the stored token changed during the refresh and is not valid; call again',
+    );
+    this.emit('failed', error);
+    throw error;
   }
 
   async #renewFailed(error: unknown, base: TokenLike, stillValid: boolean, refreshing: boolean): Promise<string> {

@@ -308,6 +308,15 @@ class PostgresBackend implements RecordBackend, RefreshLock {
       throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
     }
     // A session lock on a dedicated client: a holder that dies drops it with its connection.
+    // A session the server ends while we hold it (a restart, a partition, an administrator) emits
+    // 'error' on this checked-out client: unheard, that would crash the process. The lost lock is
+    // harmless to the work: its save is conditional on the row (see `saveTokenIfUnchanged`).
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    const release = (error?: boolean | Error) => {
+      client.off('error', ignore);
+      client.release(error);
+    };
     // Polled with try-lock, so the wait is bounded without touching statement timeouts.
     const deadline = Date.now() + this.#lockTimeout;
     try {
@@ -318,7 +327,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      client.release(true);
+      release(true);
       throw storageFailure('PostgresStore: could not take the refresh lock', error);
     }
     try {
@@ -326,9 +335,9 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } finally {
       try {
         await client.query(REFRESH_UNLOCK, [key]);
-        client.release();
+        release();
       } catch (error) {
-        client.release(error as Error);
+        release(error as Error);
       }
     }
   }
