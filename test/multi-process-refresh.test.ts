@@ -1,6 +1,6 @@
 // One refresh per expiry across OS processes that share a store, and a lock holder that dies.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { customEnvironment, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { emulatorClient as client, expiredSignIn } from './fixtures/expired-sign-in.js';
+import { childOutput, storeChild } from './fixtures/store-child.js';
 import { dropTestStore, freshOptions, openTestStore, serverAnswers } from './fixtures/test-stores.js';
 
 const CHILD = resolve(import.meta.dirname, 'fixtures', 'stampede-child.ts');
@@ -32,30 +33,11 @@ function child(
   userName: string,
   extra: Record<string, string> = {},
 ): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD], {
-    env: {
-      ...process.env,
-      STORE_KIND: kind,
-      STORE_OPTIONS: JSON.stringify(options),
-      EMULATOR_URL: emulator.url,
-      USER_NAME: userName,
-      CALLS: String(CALLS),
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-function output(process: ChildProcess): Promise<string> {
-  return new Promise((resolveOutput, reject) => {
-    let text = '';
-    process.stdout?.on('data', (chunk) => {
-      text += chunk;
-    });
-    process.on('error', reject);
-    process.on('exit', (code) =>
-      code === 0 ? resolveOutput(text) : reject(new Error(`child exited ${code}: ${text}`)),
-    );
+  return storeChild(CHILD, kind, options, {
+    EMULATOR_URL: emulator.url,
+    USER_NAME: userName,
+    CALLS: String(CALLS),
+    ...extra,
   });
 }
 
@@ -89,7 +71,7 @@ for (const kind of KINDS) {
       await expiredSignIn(emulator, store, userName);
       const startAt = String(Date.now() + 2_500);
       const runs = await Promise.all(
-        Array.from({ length: PROCESSES }, () => output(child(kind, options, userName, { START_AT: startAt }))),
+        Array.from({ length: PROCESSES }, () => childOutput(child(kind, options, userName, { START_AT: startAt }))),
       );
       const results = runs.map((text) => JSON.parse(text.trim().split('\n').at(-1) as string));
       assert.deepEqual(

@@ -4,7 +4,7 @@
 // long as a session, the server drops its session, as a partition or an idle timeout would); this
 // process refreshes and saves; then SIGCONT. The late save must change nothing.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,10 +12,19 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { customEnvironment, refreshAccessToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
+import {
+  customEnvironment,
+  OAuthToken,
+  refreshAccessToken,
+  type TokenLike,
+  TokenManager,
+  type TokenStore,
+} from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { EncryptedStore, generateKey } from 'zoho-token-store/stores/encrypted';
+import { MemoryStore } from 'zoho-token-store/stores/memory';
 import { emulatorClient, expiredSignIn } from './fixtures/expired-sign-in.js';
+import { childOutput, storeChild } from './fixtures/store-child.js';
 import {
   dropTestStore,
   freshOptions,
@@ -48,32 +57,18 @@ const refreshes = () => emulator.counters()['token.refresh_token'] ?? 0;
 const environment = () => customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url });
 
 function holder(kind: string, options: Record<string, unknown>, encrypted: boolean): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD], {
-    env: {
-      ...process.env,
-      STORE_KIND: kind,
-      STORE_OPTIONS: JSON.stringify(options),
-      EMULATOR_URL: emulator.url,
-      USER_NAME: USER,
-      ...(encrypted ? { ENCRYPTION_KEYS: KEYS } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return storeChild(CHILD, kind, options, {
+    EMULATOR_URL: emulator.url,
+    USER_NAME: USER,
+    ...(encrypted ? { ENCRYPTION_KEYS: KEYS } : {}),
   });
 }
 
-function output(child: ChildProcess): Promise<{ accessToken: string | null; error: string | null; events: string[] }> {
-  return new Promise((resolveOutput, reject) => {
-    let text = '';
-    child.stdout?.on('data', (chunk) => {
-      text += chunk;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolveOutput(JSON.parse(text.trim().split('\n').at(-1) as string))
-        : reject(new Error(`child exited ${code}: ${text}`)),
-    );
-  });
+/** What the holder printed: the access token it ended with, or its error's code, and its events. */
+async function outcome(
+  child: ChildProcess,
+): Promise<{ accessToken: string | null; error: string | null; events: string[] }> {
+  return JSON.parse((await childOutput(child)).trim().split('\n').at(-1) as string);
 }
 
 /**
@@ -140,7 +135,7 @@ for (const { kind, encrypted } of CASES) {
         const id = await expiredSignIn(emulator, store, USER);
         emulator.injectFault({ path: '/oauth/v2/token', kind: 'latency', latencyMs: HOLD_MS });
         const paused = holder(kind, options, encrypted);
-        const result = output(paused);
+        const result = outcome(paused);
         for (let waited = 0; refreshes() === 0; waited += 5) {
           assert.ok(waited < 15_000, 'the holder’s refresh never reached the emulator');
           await sleep(5);
@@ -183,3 +178,25 @@ for (const { kind, encrypted } of CASES) {
     });
   });
 }
+
+describe('a refresh whose row was replaced meanwhile by a token that is not valid', () => {
+  it('saves nothing over it and fails with TOKEN_CHANGED; the next call starts from the stored token', async () => {
+    const store = new MemoryStore();
+    const id = await expiredSignIn(emulator, store, USER);
+    const manager = new TokenManager({ environment: environment(), store, client: emulatorClient, token: { id } });
+    emulator.injectFault({ path: '/oauth/v2/token', kind: 'latency', latencyMs: HOLD_MS });
+    const late = manager.getAccessToken();
+    for (let waited = 0; refreshes() === 0; waited += 5) {
+      assert.ok(waited < 5_000, 'the refresh never reached the emulator');
+      await sleep(5);
+    }
+    // Saved meanwhile (a store without a lock): an access token that is already expired.
+    await store.saveToken(new OAuthToken({ id, accessToken: '1000.replaced', expiresIn: String(Date.now() - 1) }));
+    await assert.rejects(late, { name: 'TokenManagerError', code: 'TOKEN_CHANGED' });
+    assert.equal((await store.findTokenById(id))?.getAccessToken(), '1000.replaced', 'nothing saved over it');
+    // The next call refreshes from the stored row, under its refresh token.
+    assert.match(await manager.getAccessToken(), /^1000\./);
+    assert.equal(refreshes(), 2);
+    await store.close();
+  });
+});
