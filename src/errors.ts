@@ -17,6 +17,11 @@ export const TokenStoreErrorCode = {
   STORAGE_FAILURE: 'STORAGE_FAILURE',
   /** A refresh lock was not acquired within the store's `lockTimeoutMs`. */
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',
+  /**
+   * A conditional save (`saveTokenIfUnchanged`) found the token's row changed or gone since it was
+   * read: another process saved or deleted it meanwhile. Nothing was written.
+   */
+  TOKEN_CHANGED: 'TOKEN_CHANGED',
   /** The store was used after `close()`. */
   CLOSED: 'CLOSED',
   /**

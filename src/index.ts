@@ -13,6 +13,8 @@ export type { TokenManagerEvents, TokenManagerOptions, TokenReference } from './
 export { TokenManager } from './lifecycle/token-manager.js';
 export { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from './lifecycle/token-manager-error.js';
 export * from './oauth/index.js';
+export type { ConditionalSave } from './store/conditional-save.js';
+export { hasConditionalSave } from './store/conditional-save.js';
 export { belongsTo, emailOf, lookupKeys, lookupValue } from './store/matching.js';
 export type { LookupColumn, LookupKey, RecordBackend } from './store/record-backend.js';
 export type { PagedReads, StoreOptions } from './store/record-token-store.js';

@@ -1,18 +1,19 @@
 // One refresh per expiry across OS processes that share a store, and a lock holder that dies.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { customEnvironment, OAuthToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
-import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { customEnvironment, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
+import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { emulatorClient as client, expiredSignIn } from './fixtures/expired-sign-in.js';
+import { childOutput, storeChild } from './fixtures/store-child.js';
 import { dropTestStore, freshOptions, openTestStore, serverAnswers } from './fixtures/test-stores.js';
 
 const CHILD = resolve(import.meta.dirname, 'fixtures', 'stampede-child.ts');
 const PROCESSES = 8;
 const CALLS = 200;
-const HOUR = 3_600_000;
 
 let emulator: ZohoEmulator;
 const dir = mkdtempSync(join(tmpdir(), 'zts-multi-'));
@@ -25,11 +26,6 @@ after(async () => {
 });
 
 type Store = TokenStore<TokenLike> & { close(): Promise<void> };
-const client = {
-  clientId: EMULATOR_CLIENT.clientId,
-  clientSecret: EMULATOR_CLIENT.clientSecret,
-  redirectUri: EMULATOR_CLIENT.redirectUris[0],
-};
 
 function child(
   kind: string,
@@ -37,48 +33,12 @@ function child(
   userName: string,
   extra: Record<string, string> = {},
 ): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD], {
-    env: {
-      ...process.env,
-      STORE_KIND: kind,
-      STORE_OPTIONS: JSON.stringify(options),
-      EMULATOR_URL: emulator.url,
-      USER_NAME: userName,
-      CALLS: String(CALLS),
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return storeChild(CHILD, kind, options, {
+    EMULATOR_URL: emulator.url,
+    USER_NAME: userName,
+    CALLS: String(CALLS),
+    ...extra,
   });
-}
-
-function output(process: ChildProcess): Promise<string> {
-  return new Promise((resolveOutput, reject) => {
-    let text = '';
-    process.stdout?.on('data', (chunk) => {
-      text += chunk;
-    });
-    process.on('error', reject);
-    process.on('exit', (code) =>
-      code === 0 ? resolveOutput(text) : reject(new Error(`child exited ${code}: ${text}`)),
-    );
-  });
-}
-
-/** Signs a user in through the emulator, then makes their stored access token expired everywhere. */
-async function expiredSignIn(store: Store, userName: string): Promise<string> {
-  const manager = new TokenManager({
-    environment: customEnvironment({ apiBaseUrl: emulator.url, accountsUrl: emulator.url }),
-    store,
-    client,
-    token: { grantToken: emulator.issueGrantCode({ userEmail: userName }) },
-  });
-  await manager.getAccessToken();
-  const token = (await store.findToken(new OAuthToken({ userName }))) as TokenLike;
-  token.setExpiresIn(String(Date.now() - 1_000));
-  await store.saveToken(token);
-  emulator.clock.advance(2 * HOUR);
-  emulator.resetCounters();
-  return token.getId() as string;
 }
 
 const KINDS = ['sqlite', 'file', 'mysql', 'postgres', 'redis'];
@@ -108,10 +68,10 @@ for (const kind of KINDS) {
       const options = optionsFor();
       const store = (await openTestStore(kind, options)) as Store;
       const userName = 'ana.lopez@zylker.com';
-      await expiredSignIn(store, userName);
+      await expiredSignIn(emulator, store, userName);
       const startAt = String(Date.now() + 2_500);
       const runs = await Promise.all(
-        Array.from({ length: PROCESSES }, () => output(child(kind, options, userName, { START_AT: startAt }))),
+        Array.from({ length: PROCESSES }, () => childOutput(child(kind, options, userName, { START_AT: startAt }))),
       );
       const results = runs.map((text) => JSON.parse(text.trim().split('\n').at(-1) as string));
       assert.deepEqual(
@@ -130,7 +90,7 @@ for (const kind of KINDS) {
       const options = { ...optionsFor(), lockLeaseMs: leaseMs };
       const store = (await openTestStore(kind, options)) as Store;
       const userName = 'kenji.sato@zylkeracademy.com';
-      const id = await expiredSignIn(store, userName);
+      const id = await expiredSignIn(emulator, store, userName);
       const holder = child(kind, options, userName, { HOLD_LOCK: `zoho-token:${id}` });
       await new Promise<void>((ready) =>
         holder.stdout?.on('data', (chunk) => String(chunk).includes('holding') && ready()),

@@ -13,6 +13,12 @@ export const TokenManagerErrorCode = {
    * refresh or since: the renewal is not saved, the manager drops its token, and the user must sign in again.
    */
   TOKEN_DELETED: 'TOKEN_DELETED',
+  /**
+   * The stored token changed while this manager refreshed it (its refresh lock lapsed, and another
+   * process saved meanwhile), and what is stored now is not a valid access token: the refresh was
+   * not saved over it. Call again: the next call starts from the stored token.
+   */
+  TOKEN_CHANGED: 'TOKEN_CHANGED',
   /** Zoho throttled this client ("Access Denied"); `retryAfterMs` says when to try again. */
   RATE_LIMITED: 'RATE_LIMITED',
 } as const;

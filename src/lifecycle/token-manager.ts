@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fetchCurrentUserName } from '../crm/current-user.js';
-import { isTokenStoreError } from '../errors.js';
+import { isTokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import {
   type AccountsRequestOptions,
   type ClientCredentials,
@@ -15,14 +15,16 @@ import {
   revokeRefreshToken,
   type TokenGrant,
 } from '../oauth/index.js';
+import { hasConditionalSave } from '../store/conditional-save.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
+import { countRenewal, type RenewalOutcome, timeLockWait, timeStore } from '../telemetry/metrics.js';
 import { summarizeToken, type TokenSummary } from '../token/masking.js';
 import { OAuthToken, type TokenLike, UserSignature } from '../token/oauth-token.js';
 import { userNameOf } from '../token/token-record.js';
 import { type Logger, silentLogger } from './logger.js';
 import { hasRefreshLock, tokenLockKey, withTokenLock } from './refresh-lock.js';
-import { TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
+import { isTokenManagerError, TokenManagerError, TokenManagerErrorCode } from './token-manager-error.js';
 
 /**
  * Which stored token a manager looks after: by id, user, or one of its token values; or the org
@@ -92,7 +94,10 @@ const present = (value: string | null | undefined): value is string => typeof va
  * every process), the grant token cleared once spent, and the refresh token kept through
  * transient failures. Valid tokens are served from memory. A refresh token Zoho refused is not
  * sent again until the store holds another (a new sign-in); a token deleted during a refresh is
- * not saved back (`TOKEN_DELETED`). On a store that tracks activity it
+ * not saved back (`TOKEN_DELETED`), and on a store with `saveTokenIfUnchanged` a refresh is saved
+ * only over the row it started from, so a holder whose lock lapsed never overwrites a newer token
+ * (it uses that one instead). With `@opentelemetry/api` installed it reports metrics
+ * (docs/metrics.md). On a store that tracks activity it
  * also records each token's use (throttled by `activityIntervalMs`) and the time Zoho refused its
  * refresh token, which `purgeTokens` reads.
  *
@@ -252,10 +257,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     const id = found?.getId();
     if (!present(id)) return null;
     const token = await withTokenLock(store, id, async () => {
-      const current = await store.findTokenById(id);
+      const current = await timeStore('findTokenById', () => store.findTokenById(id));
       if (current === null) return null;
       await before(current);
-      await store.deleteToken(id);
+      await timeStore('deleteToken', () => store.deleteToken(id));
       return current;
     });
     this.#forgetToken();
@@ -312,7 +317,9 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       return this.#renew(latest);
     };
     const store = this.#options.store;
-    return hasRefreshLock(store) ? store.withRefreshLock(this.#lockKey(stored), renewInsideLock) : renewInsideLock();
+    if (!hasRefreshLock(store)) return renewInsideLock();
+    const key = this.#lockKey(stored);
+    return timeLockWait((work) => store.withRefreshLock(key, work), renewInsideLock);
   }
 
   /** The stored token: by id once known, else by the reference; null when the store has none. */
@@ -320,10 +327,10 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     const { store, token: reference } = this.#options;
     const id = this.#token?.getId() ?? ('id' in reference ? reference.id : null);
     if (present(id)) {
-      const byId = await store.findTokenById(id);
+      const byId = await timeStore('findTokenById', () => store.findTokenById(id));
       if (byId || 'id' in reference) return byId;
     }
-    return store.findToken(this.#referenceToken());
+    return timeStore('findToken', () => store.findToken(this.#referenceToken()));
   }
 
   /**
@@ -409,6 +416,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
             ? await exchangeAuthorizationCode(env, client, grantToken as string, http)
             : await refreshAccessToken(env, client, refreshToken as string, http);
     } catch (error) {
+      countRenewal(exchanging ? 'exchange' : 'refresh', renewalOutcome(error));
       return this.#renewFailed(error, base, stillValid, refreshing);
     }
 
@@ -426,19 +434,56 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       apiDomain: grant.apiDomain ?? base.getAPIDomain() ?? this.#options.environment.apiBaseUrl,
     });
     await this.#resolveUser(next);
-    // Update only: a save by id inserts a missing row, so a token deleted while Zoho answered would
-    // come back. Deletes hold this token's refresh lock, as we do on a store that has one, so none
-    // lands between this read and the save; on a store without a lock, the gap is one read.
     const id = base.getId();
-    if (current !== null && present(id) && (await this.#options.store.findTokenById(id)) === null) {
-      throw this.#tokenDeleted(id);
+    let moved: string | null = null;
+    try {
+      if (current !== null && present(id)) moved = await this.#saveOver(next, current, id);
+      else await timeStore('saveToken', () => this.#options.store.saveToken(next));
+    } catch (error) {
+      countRenewal(exchanging ? 'exchange' : 'refresh', renewalOutcome(error));
+      throw error;
     }
-    await this.#options.store.saveToken(next);
+    countRenewal(exchanging ? 'exchange' : 'refresh', moved === null ? 'success' : 'superseded');
+    if (moved !== null) return moved;
     this.#rejectedAccessToken = null;
     const summary = summarizeToken(next);
     this.#logger.info?.(exchanging ? 'zoho token exchanged' : 'zoho token refreshed', { ...summary });
     this.emit(exchanging ? 'exchanged' : 'refreshed', summary);
     return this.#use(next);
+  }
+
+  /**
+   * Saves a renewal over the row it started from, only if that row is still as read: a holder
+   * whose lock lapsed (paused past its lease, or its session dropped) must not overwrite the newer
+   * token another process saved meanwhile, nor bring back a deleted one (a save by id inserts a
+   * missing row). Returns null once saved; else, nothing saved, the newer stored access token
+   * when it is valid. On a store without a conditional save, only a deletion is checked, one read
+   * before the save.
+   */
+  async #saveOver(next: TokenLike, current: TokenLike, id: string): Promise<string | null> {
+    const store = this.#options.store;
+    if (!hasConditionalSave(store)) {
+      if ((await timeStore('findTokenById', () => store.findTokenById(id))) === null) throw this.#tokenDeleted(id);
+      await timeStore('saveToken', () => store.saveToken(next));
+      return null;
+    }
+    try {
+      await timeStore('saveTokenIfUnchanged', () => store.saveTokenIfUnchanged(next, current));
+      return null;
+    } catch (error) {
+      if (!(isTokenStoreError(error) && error.code === TokenStoreErrorCode.TOKEN_CHANGED)) throw error;
+    }
+    const latest = await timeStore('findTokenById', () => store.findTokenById(id));
+    if (latest === null) throw this.#tokenDeleted(id);
+    this.#logger.warn?.('the stored token changed during the refresh: not saving over it', { id });
+    if (this.#usable(latest)) return this.#use(latest);
+    this.#cached = null;
+    const error = new TokenManagerError(
+      TokenManagerErrorCode.TOKEN_CHANGED,
+      'the stored token changed during the refresh and is not valid; call again',
+    );
+    this.emit('failed', error);
+    throw error;
   }
 
   async #renewFailed(error: unknown, base: TokenLike, stillValid: boolean, refreshing: boolean): Promise<string> {
@@ -478,7 +523,7 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
   /** An access token given alone (no refresh possible), stored as the official SDK does. */
   async #adoptAccessToken(token: TokenLike): Promise<string> {
     await this.#resolveUser(token);
-    await this.#options.store.saveToken(token);
+    await timeStore('saveToken', () => this.#options.store.saveToken(token));
     return this.#use(token);
   }
 
@@ -527,6 +572,15 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
       createHash('sha256').update(Object.values(reference).join('\u0000')).digest('hex').slice(0, 32);
     return tokenLockKey(name);
   }
+}
+
+/** The `outcome` a failed refresh or exchange is counted under. */
+function renewalOutcome(error: unknown): RenewalOutcome {
+  if (isOAuthError(error) && error.code === OAuthErrorCode.INVALID_GRANT) return 'refused';
+  if (isOAuthError(error) && error.code === OAuthErrorCode.RATE_LIMITED) return 'rate_limited';
+  if (isTokenManagerError(error) && error.code === TokenManagerErrorCode.TOKEN_DELETED) return 'deleted';
+  if (isTokenManagerError(error) && error.code === TokenManagerErrorCode.TOKEN_CHANGED) return 'superseded';
+  return 'error';
 }
 
 function expiryOf(token: TokenLike): number | null {

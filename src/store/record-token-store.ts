@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { isTokenStoreError, TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, recordOf, type TokenRecord } from '../token/token-record.js';
+import { type ConditionalSave, sameVersion, tokenChanged } from './conditional-save.js';
 import { InFlight } from './in-flight.js';
 import {
   AMBIGUOUS,
@@ -109,7 +110,7 @@ type TrackingBackend = RecordBackend & Required<Pick<RecordBackend, 'touch' | 'a
  * ```
  */
 export class RecordTokenStore<T extends TokenLike = OAuthToken>
-  implements TokenStore<T>, ActivityTracking, PagedReads<T>
+  implements TokenStore<T>, ActivityTracking, PagedReads<T>, ConditionalSave
 {
   readonly #backend: RecordBackend;
   readonly #tokenFactory: () => T;
@@ -229,15 +230,50 @@ export class RecordTokenStore<T extends TokenLike = OAuthToken>
     }
   }
 
-  /** One save through `upsert`; `queued` when `saveToken` accepted it before `close()`. */
-  async #saveOne(token: TokenLike, queued = false): Promise<void> {
+  /**
+   * `saveToken` into the row of `read` ({@link ConditionalSave}), only if that row still holds the
+   * values it was read with: checked inside the backend's atomic `upsert`, so no other writer can
+   * land between the check and the write. Not grouped with other saves.
+   *
+   * @throws TokenStoreError `TOKEN_CHANGED` when the row changed or is gone: nothing is written.
+   * @example
+   * ```ts
+   * const read = (await store.findTokenById(id)) as OAuthToken;
+   * await store.saveTokenIfUnchanged(new OAuthToken({ id, accessToken: '1000.new…' }), read);
+   * ```
+   */
+  async saveTokenIfUnchanged(token: object, read: object): Promise<void> {
+    const operation = 'saveTokenIfUnchanged';
+    assertToken(token, operation);
+    assertToken(read, operation);
+    const id = read.getId();
+    assertId(id, operation);
+    const expected = recordOf(read, id);
+    await this.#saveOne(token, false, { id, check: (row) => row !== undefined && sameVersion(row, expected) });
+  }
+
+  /**
+   * One save through `upsert`; `queued` when `saveToken` accepted it before `close()`. With `only`,
+   * the save must write the row with that id, and `check` must accept that row as stored.
+   */
+  async #saveOne(
+    token: TokenLike,
+    queued = false,
+    only?: { id: string; check(row: TokenRecord | undefined): boolean },
+  ): Promise<void> {
     const keys = lookupKeys(token);
+    const operation = only ? 'saveTokenIfUnchanged' : 'saveToken';
     let written: TokenRecord | undefined;
-    await this.#withFreshIds('saveToken', 1, queued, (newIds) => {
+    await this.#withFreshIds(operation, 1, queued, (newIds) => {
       const newId = newIds[0] as string;
-      return this.#backend.upsert([...keys, { column: 'id', value: newId }], (candidates) => {
-        written = decideWrite(token, keys, candidates, newId, this.#passSealed);
-        return written;
+      const extra: LookupKey[] = [{ column: 'id', value: newId }];
+      if (only) extra.push({ column: 'id', value: only.id });
+      return this.#backend.upsert([...keys, ...extra], (candidates) => {
+        if (only && !only.check(candidates.find((row) => row.id === only.id))) throw tokenChanged(operation);
+        const record = decideWrite(token, keys, candidates, newId, this.#passSealed);
+        if (only && record.id !== only.id) throw tokenChanged(operation);
+        written = record;
+        return record;
       });
     });
     if (written) fillToken(token, written).setId(written.id);

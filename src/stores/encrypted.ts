@@ -1,11 +1,12 @@
 import { TokenStoreError, TokenStoreErrorCode } from '../errors.js';
 import { type RefreshLock, tokenLockKey } from '../lifecycle/refresh-lock.js';
+import { type ConditionalSave, sameVersion, tokenChanged } from '../store/conditional-save.js';
 import { InFlight } from '../store/in-flight.js';
 import { lookupKeys, savedUserName } from '../store/matching.js';
 import { freshId, type PagedReads } from '../store/record-token-store.js';
 import { isSealedValue } from '../store/sealed-values.js';
 import { type ActivityTracking, hasActivityTracking } from '../store/token-activity.js';
-import { assertToken } from '../store/token-arguments.js';
+import { assertId, assertToken } from '../store/token-arguments.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type TokenLike } from '../token/oauth-token.js';
 import { fillToken, recordOf, type TokenRecord, userNameOf } from '../token/token-record.js';
@@ -136,9 +137,9 @@ const ANY_CLIENT_SECRET = 'enc:v2:lookup';
  * format. The store it wraps hands out its encrypted values only to this store
  * (`passSealedValues`): opened without the key, it fails with `NO_KEY` instead.
  *
- * The inner store's refresh lock (`withRefreshLock`), activity tracking (`recordUse`,
- * `recordRevoked`, `getActivity`), bulk `saveTokens` and paged reads (`getTokensPage`,
- * `countTokens`) are offered exactly when it has them.
+ * The inner store's refresh lock (`withRefreshLock`), conditional save (`saveTokenIfUnchanged`),
+ * activity tracking (`recordUse`, `recordRevoked`, `getActivity`), bulk `saveTokens` and paged
+ * reads (`getTokensPage`, `countTokens`) are offered exactly when it has them.
  * An encrypted table holds ciphertext the official SDK's own DBStore cannot read: do not share
  * it with that SDK's stores.
  *
@@ -167,6 +168,13 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
 
   /** The inner store's refresh lock; present only when it has one. */
   declare readonly withRefreshLock?: RefreshLock['withRefreshLock'];
+  /**
+   * {@link ConditionalSave}: the row is read, checked against `read` in plain text, merged and
+   * sealed, then written only if the stored row is still the one read, sealed secrets and all
+   * (a fresh nonce every write makes each version distinct). Present only when the inner store
+   * has a conditional save. @throws TokenStoreError `TOKEN_CHANGED` when the row changed or is gone.
+   */
+  declare readonly saveTokenIfUnchanged?: ConditionalSave['saveTokenIfUnchanged'];
   /** Forwarded to the inner store; present only when it has activity methods. */
   declare readonly recordUse?: ActivityTracking['recordUse'];
   /** Forwarded to the inner store; present only when it has activity methods. */
@@ -192,10 +200,16 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     (inner as { passSealedValues?: () => unknown }).passSealedValues?.();
     // Members are added only when the inner store has them, so hasRefreshLock() and
     // hasActivityTracking() say of this store what they say of the inner one.
-    const source = inner as TokenStore<T> & Partial<RefreshLock & ActivityTracking & BulkSaving & PagedReads<T>>;
+    const source = inner as TokenStore<T> &
+      Partial<RefreshLock & ActivityTracking & BulkSaving & PagedReads<T> & ConditionalSave>;
     const { withRefreshLock: lock, recordUse, recordRevoked, getActivity, saveTokens } = source;
+    const { saveTokenIfUnchanged } = source;
     const { getTokensPage, countTokens } = source;
     if (typeof lock === 'function') this.withRefreshLock = lock.bind(source);
+    if (typeof saveTokenIfUnchanged === 'function') {
+      const saveIf = saveTokenIfUnchanged.bind(source);
+      this.saveTokenIfUnchanged = (token, read) => this.#oneAtATime(() => this.#saveIfUnchanged(token, read, saveIf));
+    }
     if (typeof getActivity === 'function' && typeof recordUse === 'function' && typeof recordRevoked === 'function') {
       this.recordUse = recordUse.bind(source);
       this.recordRevoked = recordRevoked.bind(source);
@@ -432,11 +446,31 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
    */
   async #planned(token: TokenLike): Promise<TokenRecord> {
     const found = await this.#find(token);
-    const id = found?.stored.id ?? nonEmpty(token.getId()) ?? (await this.#freeId());
-    const merged: Record<string, string | null> = { ...recordOf(token, id) };
-    if (found) merged.userName = savedUserName(merged.userName ?? null, found.opened.userName);
-    if (found) for (const [field, value] of Object.entries(found.opened)) merged[field] ??= value;
-    return merged as unknown as TokenRecord;
+    return mergedOver(
+      token,
+      found?.opened ?? null,
+      found?.stored.id ?? nonEmpty(token.getId()) ?? (await this.#freeId()),
+    );
+  }
+
+  /**
+   * The conditional save: the row of `read` is read and opened, compared with `read` in plain
+   * text, and the token merged over it is sealed and written through the inner store's
+   * conditional save, which compares the stored row as it was read here, in the same atomic step.
+   */
+  async #saveIfUnchanged(token: unknown, read: unknown, saveIf: ConditionalSave['saveTokenIfUnchanged']) {
+    const operation = 'saveTokenIfUnchanged';
+    assertToken(token, operation);
+    assertToken(read, operation);
+    const id = read.getId();
+    assertId(id, operation);
+    const stored = await this.#inner.findTokenById(id);
+    if (stored === null) throw tokenChanged(operation);
+    const opened = this.#open(storedRecord(stored));
+    if (!sameVersion(opened, recordOf(read, id))) throw tokenChanged(operation);
+    const record = mergedOver(token, opened, id);
+    await saveIf(fillToken(new OAuthToken(), this.#cipher.sealRow(record)), stored);
+    this.#fill(token, record);
   }
 
   /**
@@ -503,6 +537,14 @@ export class EncryptedStore<T extends TokenLike = OAuthToken> implements TokenSt
     const opened = this.#open(storedRecord(token));
     for (const { field, set } of SECRETS) set(token, opened[field]);
   }
+}
+
+/** The token's own values over those of the stored row (plain text) it is saved into, under `id`. */
+function mergedOver(token: TokenLike, opened: TokenRecord | null, id: string): TokenRecord {
+  const merged: Record<string, string | null> = { ...recordOf(token, id) };
+  if (opened) merged.userName = savedUserName(merged.userName ?? null, opened.userName);
+  if (opened) for (const [field, value] of Object.entries(opened)) merged[field] ??= value;
+  return merged as unknown as TokenRecord;
 }
 
 /** The record with the moved fields as the store wrote them. */

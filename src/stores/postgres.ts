@@ -322,12 +322,16 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } catch (error) {
       throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
     }
-    // The client sits idle while the lock is held; if the server drops it meanwhile (the lease
-    // ended while this host was cut off), pg emits 'error', which unheard would end the process.
-    // The unlock then fails and the client is discarded.
-    const dropped = () => undefined;
-    client.on('error', dropped);
     // A session lock on a dedicated client: a holder that dies drops it with its connection.
+    // A session the server ends while we hold it (a restart, a partition, an administrator) emits
+    // 'error' on this checked-out client: unheard, that would crash the process. The lost lock is
+    // harmless to the work: its save is conditional on the row (see `saveTokenIfUnchanged`).
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    const release = (error?: boolean | Error) => {
+      client.off('error', ignore);
+      client.release(error);
+    };
     // Polled with try-lock, so the wait is bounded without touching statement timeouts.
     const deadline = Date.now() + this.#lockTimeout;
     // Probes about a third of the lease apart, in whole seconds (the settings' unit); the first
@@ -343,7 +347,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      client.release(true);
+      release(true);
       throw storageFailure('PostgresStore: could not take the refresh lock', error);
     }
     try {
@@ -351,10 +355,9 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } finally {
       try {
         await client.query(REFRESH_UNLOCK, [key]);
-        client.off('error', dropped);
-        client.release();
+        release();
       } catch (error) {
-        client.release(error as Error);
+        release(error as Error);
       }
     }
   }

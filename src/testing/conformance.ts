@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { isTokenStoreError, TokenStoreErrorCode } from '../errors.js';
+import { type ConditionalSave, hasConditionalSave } from '../store/conditional-save.js';
 import { type ActivityTracking, hasActivityTracking, type TokenActivity } from '../store/token-activity.js';
 import type { TokenStore } from '../store/token-store.js';
 import { OAuthToken, type OAuthTokenFields, type TokenLike } from '../token/oauth-token.js';
@@ -799,6 +800,37 @@ export function describeTokenStoreConformance(runner: TestRunner, name: string, 
             await assertStoreError(store.recordUse(bad as never, 1_000), TokenStoreErrorCode.INVALID_ID);
             await assertStoreError(store.recordRevoked(bad as never, 1_000), TokenStoreErrorCode.INVALID_ID);
           }
+        }),
+      );
+    });
+
+    describe('saveTokenIfUnchanged (stores that offer it)', () => {
+      const withConditionalStore = withStoreThat(
+        (store): store is TokenStore<TokenLike> & ConditionalSave => hasConditionalSave(store),
+        'has no saveTokenIfUnchanged',
+      );
+      it(
+        'saves into the row read while it is unchanged, and writes nothing once it changed or is gone',
+        withConditionalStore(async (store) => {
+          await store.saveToken(full(1));
+          const id = (await store.findToken(newToken({ userName: 'user1@zylker.com' })))?.getId() ?? null;
+          const read = await byId(store, id);
+          const renewal = (n: string) => newToken({ id, accessToken: `1000.access.${n}`, expiresIn: '1764000009999' });
+          await store.saveTokenIfUnchanged(renewal('first'), read);
+          const first = await byId(store, id);
+          assert.equal(first.getAccessToken(), '1000.access.first');
+          assert.equal(first.getRefreshToken(), '1000.refresh.1', 'fields the renewal leaves null are kept');
+
+          // A late save that read the row before the first one landed changes nothing.
+          await assertStoreError(store.saveTokenIfUnchanged(renewal('late'), read), TokenStoreErrorCode.TOKEN_CHANGED);
+          sameRecord(await byId(store, id), first);
+          await store.saveTokenIfUnchanged(renewal('second'), first);
+          assert.equal((await byId(store, id)).getAccessToken(), '1000.access.second');
+
+          const last = await byId(store, id);
+          await store.deleteToken(id as string);
+          await assertStoreError(store.saveTokenIfUnchanged(renewal('gone'), last), TokenStoreErrorCode.TOKEN_CHANGED);
+          assert.deepEqual(await store.getTokens(), [], 'a deleted row is not brought back');
         }),
       );
     });
