@@ -132,7 +132,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
 
   /** Runs `body` in a transaction holding this table's write lock; rolls back on any error. */
   async #transaction(body: (client: PG.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#pool.connect();
+    const client = await this.#checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN').catch((error: Error) => {
@@ -151,7 +151,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
       }
     } finally {
       // A client whose BEGIN or ROLLBACK failed is in an unknown state: close it instead of reusing it.
-      client.release(broken);
+      checkIn(client, broken);
     }
   }
 
@@ -303,7 +303,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   async #withLock<R>(key: string, work: () => Promise<R>): Promise<R> {
     let client: PG.PoolClient;
     try {
-      client = await this.#pool.connect();
+      client = await this.#checkout();
     } catch (error) {
       throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
     }
@@ -318,7 +318,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      client.release(true);
+      checkIn(client, true);
       throw storageFailure('PostgresStore: could not take the refresh lock', error);
     }
     try {
@@ -326,16 +326,35 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } finally {
       try {
         await client.query(REFRESH_UNLOCK, [key]);
-        client.release();
+        checkIn(client);
       } catch (error) {
-        client.release(error as Error);
+        checkIn(client, error as Error);
       }
     }
+  }
+
+  /**
+   * A pooled client kept across several queries. If the server dies between them, the client
+   * emits 'error', which with no listener would crash the process; its next query fails with
+   * that error anyway, so the event itself is ignored while the client is out.
+   */
+  async #checkout(): Promise<PG.PoolClient> {
+    const client = await this.#pool.connect();
+    client.on('error', ignore);
+    return client;
   }
 
   async close(): Promise<void> {
     if (this.#ownsPool) await this.#pool.end();
   }
+}
+
+const ignore = (): void => undefined;
+
+/** Gives a checked-out client back; with an error, the pool closes it instead of reusing it. */
+function checkIn(client: PG.PoolClient, error?: Error | boolean): void {
+  client.off('error', ignore);
+  client.release(error);
 }
 
 function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {
