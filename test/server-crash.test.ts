@@ -7,8 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { customEnvironment, OAuthToken, type TokenLike, TokenManager, type TokenStore } from 'zoho-token-store';
 import { EMULATOR_CLIENT, startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { cli } from './fixtures/cli-run.js';
 import { type Call, crashToken, type RefreshCall, type SaveCall } from './fixtures/crash-load.js';
 import {
   type PrivateServer,
@@ -281,5 +283,63 @@ describe('Redis without persistence', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('zoho-tokens doctor on Redis persistence', () => {
+  let server: PrivateServer;
+  let admin: Redis;
+  before(async () => {
+    server = await startPrivateRedis(['--appendonly', 'no']);
+    admin = new Redis(server.url);
+  });
+  after(async () => {
+    admin?.disconnect();
+    await server?.stop();
+  });
+  const doctor = async (url = server.url) => {
+    const run = await cli(['doctor', '--store', `${url}?prefix=doctor:`]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    return run.stdout.split('\n').find((text) => text.includes('persistence:')) ?? run.stdout;
+  };
+
+  it('warns when Redis keeps nothing, or only RDB snapshots, and passes with the AOF on', async () => {
+    await admin.config('SET', 'appendonly', 'no');
+    await admin.config('SET', 'save', '');
+    assert.equal(
+      await doctor(),
+      '! persistence: none (appendonly no, no save schedule): a restart of Redis loses every token; ' +
+        'set appendonly yes and appendfsync everysec (or always) in redis.conf',
+    );
+    await admin.config('SET', 'save', '3600 1');
+    assert.match(
+      await doctor(),
+      /^! persistence: RDB snapshots only \(save 3600 1\): a restart of Redis loses the tokens saved since the last snapshot; /,
+    );
+    await admin.config('SET', 'appendonly', 'yes');
+    assert.equal(await doctor(), '✓ persistence: appendonly yes, appendfsync everysec');
+    await admin.config('SET', 'appendfsync', 'no');
+    assert.match(await doctor(), /^! persistence: appendonly yes, appendfsync no: a crash of the machine /);
+    await admin.config('SET', 'appendfsync', 'everysec');
+  });
+
+  it('says so when CONFIG is not allowed, reading the AOF state from INFO when it may', async () => {
+    await admin.call('ACL', 'SETUSER', 'noconfig', 'on', 'nopass', '~*', '&*', '+@all', '-config');
+    await admin.call('ACL', 'SETUSER', 'noinfo', 'on', 'nopass', '~*', '&*', '+@all', '-config', '-info');
+    const as = (user: string) => server.url.replace('redis://', `redis://${user}:x@`);
+    await admin.config('SET', 'appendonly', 'yes');
+    assert.equal(
+      await doctor(as('noconfig')),
+      '✓ persistence: appendonly yes (appendfsync could not be checked: CONFIG is not allowed)',
+    );
+    await admin.config('SET', 'appendonly', 'no');
+    assert.equal(
+      await doctor(as('noconfig')),
+      '! persistence: could not check (CONFIG is not allowed, and INFO says appendonly is off); a token store needs appendonly yes',
+    );
+    assert.equal(
+      await doctor(as('noinfo')),
+      '! persistence: could not check (CONFIG is not allowed, nor INFO); a token store needs appendonly yes',
+    );
   });
 });
