@@ -147,7 +147,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
 
   /** Runs `body` in a transaction holding this table's write lock; rolls back on any error. */
   async #transaction(body: (client: PG.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#pool.connect();
+    const client = await this.#checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN').catch((error: Error) => {
@@ -166,7 +166,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
       }
     } finally {
       // A client whose BEGIN or ROLLBACK failed is in an unknown state: close it instead of reusing it.
-      client.release(broken);
+      checkIn(client, broken);
     }
   }
 
@@ -318,20 +318,13 @@ class PostgresBackend implements RecordBackend, RefreshLock {
   async #withLock<R>(key: string, work: () => Promise<R>): Promise<R> {
     let client: PG.PoolClient;
     try {
-      client = await this.#pool.connect();
+      client = await this.#checkout();
     } catch (error) {
       throw storageFailure('PostgresStore: could not connect for the refresh lock', error);
     }
-    // A session lock on a dedicated client: a holder that dies drops it with its connection.
-    // A session the server ends while we hold it (a restart, a partition, an administrator) emits
-    // 'error' on this checked-out client: unheard, that would crash the process. The lost lock is
+    // A session lock on a dedicated client: a holder that dies drops it with its connection. A
+    // session the server ends while we hold it (a restart, a partition) loses the lock, which is
     // harmless to the work: its save is conditional on the row (see `saveTokenIfUnchanged`).
-    const ignore = () => undefined;
-    client.on('error', ignore);
-    const release = (error?: boolean | Error) => {
-      client.off('error', ignore);
-      client.release(error);
-    };
     // Polled with try-lock, so the wait is bounded without touching statement timeouts.
     const deadline = Date.now() + this.#lockTimeout;
     // Probes about a third of the lease apart, in whole seconds (the settings' unit); the first
@@ -347,7 +340,7 @@ class PostgresBackend implements RecordBackend, RefreshLock {
         await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      release(true);
+      checkIn(client, true);
       throw storageFailure('PostgresStore: could not take the refresh lock', error);
     }
     try {
@@ -355,16 +348,35 @@ class PostgresBackend implements RecordBackend, RefreshLock {
     } finally {
       try {
         await client.query(REFRESH_UNLOCK, [key]);
-        release();
+        checkIn(client);
       } catch (error) {
-        release(error as Error);
+        checkIn(client, error as Error);
       }
     }
+  }
+
+  /**
+   * A pooled client kept across several queries. If the server dies between them, the client
+   * emits 'error', which with no listener would crash the process; its next query fails with
+   * that error anyway, so the event itself is ignored while the client is out.
+   */
+  async #checkout(): Promise<PG.PoolClient> {
+    const client = await this.#pool.connect();
+    client.on('error', ignore);
+    return client;
   }
 
   async close(): Promise<void> {
     if (this.#ownsPool) await this.#pool.end();
   }
+}
+
+const ignore = (): void => undefined;
+
+/** Gives a checked-out client back; with an error, the pool closes it instead of reusing it. */
+function checkIn(client: PG.PoolClient, error?: Error | boolean): void {
+  client.off('error', ignore);
+  client.release(error);
 }
 
 function createPool(options: PostgresStoreOptions<TokenLike>): PG.Pool {

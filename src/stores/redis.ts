@@ -28,6 +28,20 @@ export interface RedisStoreOptions<T extends TokenLike> extends StoreOptions<T>,
   lockLeaseMs?: number;
 }
 
+/**
+ * What a Redis server keeps across a restart, as {@link RedisStore.persistence} reads it. A token
+ * store needs `appendonly yes`: without it a restart loses every token saved since the last RDB
+ * snapshot (all of them with `save ""`).
+ */
+export interface RedisPersistence {
+  /** Whether the append-only file is on (`appendonly`); null when neither CONFIG nor INFO may be read. */
+  appendOnly: boolean | null;
+  /** `appendfsync`: `always`, `everysec` or `no`; null when CONFIG may not be read. */
+  appendFsync: string | null;
+  /** The RDB snapshot schedule (`save`), `''` for none; null when CONFIG may not be read. */
+  snapshots: string | null;
+}
+
 const MAX_ATTEMPTS = 100;
 const EVENTS = ['used', 'revoked'] as const;
 // Deletes the lock only if this holder still owns it: an expired lease may belong to another now.
@@ -532,6 +546,32 @@ class RedisBackend implements RecordBackend, RefreshLock {
     }
   }
 
+  async persistence(): Promise<RedisPersistence> {
+    const unknown: RedisPersistence = { appendOnly: null, appendFsync: null, snapshots: null };
+    try {
+      const [appendOnly, appendFsync, snapshots] = await Promise.all(
+        ['appendonly', 'appendfsync', 'save'].map(
+          async (name) => ((await this.#client.config('GET', name)) as string[])[1] ?? null,
+        ),
+      );
+      return {
+        appendOnly: appendOnly == null ? null : appendOnly === 'yes',
+        appendFsync: appendFsync ?? null,
+        snapshots: snapshots ?? null,
+      };
+    } catch (error) {
+      // CONFIG renamed away or denied by an ACL, as managed services do: INFO still tells the AOF.
+      if (!isReplyError(error)) throw storageFailure('RedisStore: could not read the persistence settings', error);
+    }
+    try {
+      const enabled = /^aof_enabled:(\d)/m.exec(await this.#client.info('persistence'))?.[1];
+      return { ...unknown, appendOnly: enabled === undefined ? null : enabled === '1' };
+    } catch (error) {
+      if (!isReplyError(error)) throw storageFailure('RedisStore: could not read the persistence settings', error);
+      return unknown;
+    }
+  }
+
   async close(): Promise<void> {
     this.#tx.disconnect();
     if (this.#ownsClient) this.#client.disconnect();
@@ -543,6 +583,11 @@ function scrubbed(error: unknown): unknown {
   if (typeof error === 'object' && error !== null && 'command' in error)
     delete (error as { command?: unknown }).command;
   return error;
+}
+
+/** An error answer of the server (unknown command, NOPERM), not a connection failure. */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 /** EXEC answers null when a watched key changed (retry), or per-command errors (fail). */
@@ -582,5 +627,20 @@ export class RedisStore<T extends TokenLike = OAuthToken> extends RecordTokenSto
   /** Runs `work` while holding a lock named `key` that every process sharing the server sees. */
   withRefreshLock<R>(key: string, work: () => Promise<R>): Promise<R> {
     return this.#backend.withRefreshLock(key, work);
+  }
+
+  /**
+   * The server's persistence settings, from `CONFIG GET`; where CONFIG is disabled or denied,
+   * only whether the AOF is on, from `INFO persistence` (null fields: could not be read).
+   * `zoho-tokens doctor` warns from it.
+   *
+   * @example
+   * ```ts
+   * const { appendOnly } = await store.persistence();
+   * if (appendOnly === false) console.warn('Redis keeps no AOF: a restart loses tokens');
+   * ```
+   */
+  persistence(): Promise<RedisPersistence> {
+    return this.#backend.persistence();
   }
 }

@@ -2,8 +2,9 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { untrustedFileReason } from '../../file-trust.js';
-import type { OpenedStore, TokenLike } from '../../index.js';
+import { type OpenedStore, openStore, type TokenLike } from '../../index.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
+import { type RedisPersistence, RedisStore } from '../../stores/redis.js';
 import { CommandError, describeError, ExitCode, isKeyError, UsageError } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
 import { defineCommand } from '../command.js';
@@ -40,6 +41,8 @@ Checks, one line each (✓ passed, ! warning, ✗ failed):
     .journal), and that no one else owns or can write in its folder (and so replace it);
   - the store opens and answers (connectivity), and how many tokens it holds;
   - its schema is usable: a token is read back by its id;
+  - for redis: stores, that the server persists writes (appendonly yes): a warning when it keeps
+    none or only RDB snapshots (a restart loses tokens), or when it cannot be checked;
   - when ZOHO_TOKEN_KEY is set, that it is a valid keyring and decrypts every stored token
     (a warning when some are still plain or under an older key: run zoho-tokens rekey);
     when it is not set, that the store holds no encrypted tokens it could not read.
@@ -81,6 +84,7 @@ Options:
     }
     try {
       await checkStore(store, where, line, verbose, io);
+      if (/^rediss?:/i.test(url)) await checkPersistence(url, line, verbose);
     } finally {
       await store.close();
     }
@@ -172,6 +176,49 @@ async function checkStore(store: OpenedStore, where: string, line: Line, verbose
   } catch (error) {
     line('fail', `key: ZOHO_TOKEN_KEY does not decrypt the stored tokens: ${detail(error, verbose)}`);
   }
+}
+
+/**
+ * A Redis store needs the append-only file: without it a restart of Redis loses every token saved
+ * since the last snapshot, and refresh tokens lost that way mean users signing in again. Read
+ * through a plain store (no key needed: no token is read).
+ */
+async function checkPersistence(url: string, line: Line, verbose: boolean): Promise<void> {
+  const plain = await openStore(url);
+  let settings: RedisPersistence;
+  try {
+    if (!(plain instanceof RedisStore)) return;
+    settings = await plain.persistence();
+  } catch (error) {
+    line('warn', `persistence: could not check: ${detail(error, verbose)}`);
+    return;
+  } finally {
+    await plain.close();
+  }
+  const { appendOnly, appendFsync, snapshots } = settings;
+  const fix = 'set appendonly yes and appendfsync everysec (or always) in redis.conf';
+  if (appendOnly === true) {
+    if (appendFsync === 'always' || appendFsync === 'everysec')
+      line('ok', `persistence: appendonly yes, appendfsync ${appendFsync}`);
+    else if (appendFsync === null)
+      line('ok', 'persistence: appendonly yes (appendfsync could not be checked: CONFIG is not allowed)');
+    else
+      line(
+        'warn',
+        `persistence: appendonly yes, appendfsync ${appendFsync}: a crash of the machine loses the saves the OS had not yet written; set appendfsync everysec`,
+      );
+  } else if (appendOnly === false && snapshots === '')
+    line('warn', `persistence: none (appendonly no, no save schedule): a restart of Redis loses every token; ${fix}`);
+  else if (appendOnly === false && snapshots !== null)
+    line(
+      'warn',
+      `persistence: RDB snapshots only (save ${snapshots}): a restart of Redis loses the tokens saved since the last snapshot; ${fix}`,
+    );
+  else
+    line(
+      'warn',
+      `persistence: could not check (CONFIG is not allowed${appendOnly === false ? ', and INFO says appendonly is off' : appendOnly === null ? ', nor INFO' : ''}); a token store needs appendonly yes`,
+    );
 }
 
 /** An error's message for a check line; with `verbose`, its causes follow on the next lines. */
