@@ -8,7 +8,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const out: string[] = [];
 const print = (line = '') => out.push(line);
 
-// BENCH=stores,manager,servers,file,migrate,portal picks sections; all by default.
+// BENCH=stores,manager,servers,file,migrate,portal,fleet picks sections; all but fleet by default.
 const sections = new Set((process.env.BENCH ?? 'stores,manager,servers,file,migrate,portal').split(','));
 
 print(
@@ -20,6 +20,7 @@ if (sections.has('servers')) await serversSection();
 if (sections.has('file')) print(await (await import('./file-store.js')).benchFileStore(log));
 if (sections.has('migrate')) print(await (await import('./migrate.js')).benchMigrate(log));
 if (sections.has('portal')) print(await (await import('./portal.js')).benchPortal(log));
+if (sections.has('fleet')) print(await (await import('./fleet.js')).benchFleet(log));
 console.log(out.join('\n'));
 
 async function storesSection() {

@@ -70,7 +70,7 @@ async function fill(
 }
 
 // The table the official SDK's README creates for its DBStore: the primary key is its only index.
-const officialTable = (name: string, indexed: boolean) =>
+export const officialTable = (name: string, indexed: boolean) =>
   `CREATE TABLE ${name} (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255),
    client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255),
    expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id)${indexed ? ', INDEX (user_name)' : ''})`;

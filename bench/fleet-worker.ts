@@ -1,0 +1,215 @@
+// One app process of the fleet benchmark (bench/fleet.ts forks P of them). It serves the calls the
+// parent sends for each simulated instant, at that instant: the parent's message carries the
+// emulator's clock reading, which this process's TokenManagers (or the official SDK's Date) read.
+import sdk from '@zohocrm/typescript-sdk-8.0';
+import {
+  createCrmClient,
+  customEnvironment,
+  isOAuthError,
+  OAuthErrorCode,
+  openStore,
+  type TokenLike,
+  TokenManager,
+  type TokenStore,
+} from 'zoho-token-store';
+import { EMULATOR_CLIENT } from 'zoho-token-store/emulator';
+import { officialToken } from './token-stores.js';
+
+/** What a fleet process serves its calls through: our TokenManager on a store URL, or the official SDK. */
+export type FleetSubject =
+  | { kind: 'ours'; url: string }
+  | { kind: 'official-db'; table: string }
+  | { kind: 'official-file'; path: string };
+
+export type ToWorker =
+  | { type: 'init'; subject: FleetSubject; emulatorUrl: string; users: string[]; now: number }
+  | { type: 'step'; now: number; calls: [user: number, due: boolean][] }
+  | { type: 'finish' };
+
+export interface WorkerStats {
+  calls: number;
+  failed: number;
+  accessDenied: number;
+  /** Failures by error code (or name), to say why calls failed. */
+  errors: Record<string, number>;
+  storeOps: number;
+  /** µs inside getAccessToken, for calls with no refresh due and with one due. */
+  overheadFree: number[];
+  overheadDue: number[];
+}
+
+export type FromWorker = { type: 'ready' } | { type: 'done' } | { type: 'stats'; stats: WorkerStats };
+
+const client = {
+  clientId: EMULATOR_CLIENT.clientId,
+  clientSecret: EMULATOR_CLIENT.clientSecret,
+  redirectUri: EMULATOR_CLIENT.redirectUris[0],
+};
+const send = (message: FromWorker) => process.send?.(message);
+
+let now = 0;
+const stats: WorkerStats = {
+  calls: 0,
+  failed: 0,
+  accessDenied: 0,
+  errors: {},
+  storeOps: 0,
+  overheadFree: [],
+  overheadDue: [],
+};
+let counting = false;
+let official = false;
+const isAccessDenied = (error: unknown) =>
+  (isOAuthError(error) && error.code === OAuthErrorCode.RATE_LIMITED) ||
+  (error instanceof Error && /access denied/i.test(error.message));
+
+/** The store with every method call counted (during steps), calling through to the real store. */
+function counted<S extends object>(store: S): S {
+  return new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]) => {
+        if (counting) stats.storeOps++;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+type Call = (due: boolean) => Promise<unknown>;
+let callFor: (user: number) => Call;
+let close: () => Promise<void> = async () => {};
+
+async function init({ subject, emulatorUrl, users, now: start }: Extract<ToWorker, { type: 'init' }>) {
+  now = start;
+  const environment = customEnvironment({ apiBaseUrl: emulatorUrl, accountsUrl: emulatorUrl });
+  const timed = (due: boolean, get: () => Promise<string>) => async () => {
+    const t0 = process.hrtime.bigint();
+    try {
+      return await get();
+    } finally {
+      (due ? stats.overheadDue : stats.overheadFree).push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+  };
+  const request = (crm: ReturnType<typeof createCrmClient>) =>
+    crm.request('GET', '/crm/v8/Leads', { query: { fields: 'Last_Name,Email', per_page: 5 } });
+
+  if (subject.kind === 'ours') {
+    const store = await openStore(subject.url);
+    const shared = counted(store) as TokenStore<TokenLike>;
+    close = () => store.close();
+    const managers = new Map<number, TokenManager>();
+    callFor = (user) => (due) => {
+      let manager = managers.get(user);
+      if (!manager) {
+        manager = new TokenManager({
+          environment,
+          store: shared,
+          client,
+          token: { userName: users[user] as string },
+          now: () => now,
+          resolveUser: false,
+        });
+        manager.on('failed', (error) => {
+          if (isAccessDenied(error)) stats.accessDenied++;
+        });
+        managers.set(user, manager);
+      }
+      const tokens = manager;
+      return request(
+        createCrmClient({
+          tokens: {
+            environment,
+            getAccessToken: timed(due, () => tokens.getAccessToken()),
+            getToken: () => tokens.getToken(),
+            invalidate: (accessToken) => tokens.invalidate(accessToken),
+          },
+        }),
+      );
+    };
+    return;
+  }
+
+  official = true;
+  // The official SDK reads `new Date()` for expiry: in this process, Date follows the emulator's clock.
+  const RealDate = Date;
+  globalThis.Date = class extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(now);
+      else super(...(args as [string]));
+    }
+    static override now() {
+      return now;
+    }
+  } as DateConstructor;
+  const store = counted(
+    subject.kind === 'official-db'
+      ? new sdk.DBBuilder()
+          .host('127.0.0.1')
+          .databaseName('test')
+          .userName('root')
+          .password('')
+          .portNumber(3306)
+          .tableName(subject.table)
+          .build()
+      : new sdk.FileStore(subject.path),
+  );
+  const tokenOf = (user: number) =>
+    officialToken({ userName: users[user] as string, clientId: client.clientId, clientSecret: client.clientSecret });
+  await new sdk.InitializeBuilder()
+    .environment(new sdk.Environment(emulatorUrl, `${emulatorUrl}/oauth/v2/token`, emulatorUrl))
+    .token(tokenOf(0))
+    .store(store as never)
+    .initialize();
+  const apiDomain = { getAPIDomain: () => emulatorUrl } as TokenLike;
+  callFor = (user) => (due) => {
+    const token = tokenOf(user);
+    return request(
+      createCrmClient({
+        tokens: {
+          environment,
+          getAccessToken: timed(due, () => token.getToken() as Promise<string>),
+          getToken: async () => apiDomain,
+          invalidate: () => {},
+        },
+      }),
+    );
+  };
+}
+
+async function step({ now: at, calls }: Extract<ToWorker, { type: 'step' }>) {
+  now = at;
+  counting = true;
+  await Promise.all(
+    calls.map(async ([user, due]) => {
+      stats.calls++;
+      try {
+        await callFor(user)(due);
+      } catch (error) {
+        stats.failed++;
+        // The official SDK reports Access Denied only as a failed call; ours through its 'failed' event.
+        if (official && isAccessDenied(error)) stats.accessDenied++;
+        const code = String((error as { code?: unknown }).code ?? (error as Error).name);
+        stats.errors[code] = (stats.errors[code] ?? 0) + 1;
+      }
+    }),
+  );
+  counting = false;
+}
+
+process.on('message', (message: ToWorker) => {
+  const work =
+    message.type === 'init'
+      ? init(message).then(() => send({ type: 'ready' }))
+      : message.type === 'step'
+        ? step(message).then(() => send({ type: 'done' }))
+        : close().then(() => {
+            send({ type: 'stats', stats });
+            process.disconnect();
+          });
+  work.catch((error: unknown) => {
+    process.stderr.write(`fleet worker: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+});
