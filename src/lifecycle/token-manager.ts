@@ -231,7 +231,9 @@ export class TokenManager extends EventEmitter<TokenManagerEvents> {
     const last = this.#lastRecorded;
     if (!present(id) || (last !== null && last.id === id && now - last.at < this.#activityIntervalMs)) return;
     this.#lastRecorded = { id, at: now };
-    this.#recordActivity('use', id, now);
+    // After the caller has its token: a store that writes synchronously (SQLite) would otherwise
+    // add its write to the cost of a token served from memory.
+    setImmediate(() => void this.#recordActivity('use', id, now));
   }
 
   /** Calls the store's `recordUse` or `recordRevoked`; a failure is logged (codes and ids only), never thrown. */
