@@ -64,6 +64,22 @@ export function emailRange(email: string): readonly [string, string] {
   return [`${email}:`, `${email};`];
 }
 
+/**
+ * The lookup columns a backend indexes besides `id`: every column {@link lookupKeys} can ask for.
+ *
+ * @example
+ * ```ts
+ * for (const column of INDEXED) console.log(column, lookupValue(row, column));
+ * ```
+ */
+export const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = [
+  'userName',
+  'userEmail',
+  'accessToken',
+  'grantToken',
+  'refreshToken',
+];
+
 /** The record's value in a lookup column: `userEmail` is derived from the user name. */
 export function lookupValue(row: TokenRecord, column: LookupColumn): string | null {
   return column === 'userEmail' ? emailOf(row.userName) : row[column];

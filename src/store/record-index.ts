@@ -1,14 +1,7 @@
 import type { TokenRecord } from '../token/token-record.js';
-import { lookupValue } from './matching.js';
-import type { LookupColumn, LookupKey } from './record-backend.js';
+import { INDEXED, lookupValue } from './matching.js';
+import type { LookupKey } from './record-backend.js';
 
-const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = [
-  'userName',
-  'userEmail',
-  'accessToken',
-  'grantToken',
-  'refreshToken',
-];
 const NONE: readonly TokenRecord[] = [];
 
 // An index entry is the one row with that value or, rarely, several; keeping the single row

@@ -9,6 +9,7 @@ import {
   ambiguousUser,
   firstMatch,
   hasCredential,
+  INDEXED,
   lookupKeys,
   lookupValue,
   pickRow,
@@ -592,14 +593,6 @@ function decideWrite(
   if (candidates.some((row) => row.id === newId)) throw ID_TAKEN;
   return recordOf(token, newId);
 }
-
-const INDEXED: readonly Exclude<LookupColumn, 'id'>[] = [
-  'userName',
-  'userEmail',
-  'accessToken',
-  'grantToken',
-  'refreshToken',
-];
 
 function distinctKeys(keys: readonly LookupKey[]): LookupKey[] {
   const seen = new Map<string, LookupKey>();
