@@ -29,9 +29,8 @@ import {
   netHostsUnsupported,
   relayToLoopback,
   removeLeftovers,
-  startPrivatePostgres,
-  startPrivateRedis,
 } from './fixtures/net-hosts.js';
+import { type PrivateServer, startPrivatePostgres, startPrivateRedis } from './fixtures/private-servers.js';
 
 const CHILD = resolve(import.meta.dirname, 'fixtures', 'net-host-child.ts');
 const LEASE_MS = 2_000;
@@ -61,14 +60,20 @@ describe('a network partition between hosts', { skip: skip && String(unsupported
   let net: NetHosts | undefined;
   let emulator: ZohoEmulator | undefined;
   let relay: { url: string; close(): void } | undefined;
+  const servers: PrivateServer[] = [];
   const urls: Record<string, string> = {};
   const apps: App[] = [];
 
   before(async () => {
     removeLeftovers();
     net = createNetHosts(3);
-    urls.postgres = await startPrivatePostgres(net);
-    urls.redis = await startPrivateRedis(net);
+    const postgres = await startPrivatePostgres(net.serverAddress);
+    servers.push(postgres);
+    urls.postgres = postgres.url;
+    // Protected mode would refuse the hosts: the bridge is not loopback and has no password.
+    const redis = await startPrivateRedis(['--appendonly', 'no', '--protected-mode', 'no'], net.serverAddress);
+    servers.push(redis);
+    urls.redis = redis.url;
     emulator = await startZohoEmulator();
     relay = await relayToLoopback(net.serverAddress, Number(new URL(emulator.url).port));
   });
@@ -77,6 +82,7 @@ describe('a network partition between hosts', { skip: skip && String(unsupported
     for (const app of apps) app.process.kill('SIGKILL');
     relay?.close();
     await emulator?.close();
+    for (const server of servers) await server.stop();
     net?.close();
   });
 
