@@ -41,6 +41,23 @@ describe('zoho-tokens show', () => {
     assert.deepEqual(views.map((view) => view.userName).sort(), ['Ana@Zylker.com', 'ana@zylker.com']);
   });
 
+  it('finds by plain email a user saved as email:zgid, as the official SDKs 8.0 and the TokenManager name them', async () => {
+    const own = freshCliStore('sqlite');
+    try {
+      const raj = sampleToken('raj@zylker.com:700001234');
+      await seed(own.url, undefined, raj, sampleToken('rajesh@zylker.com'));
+      const run = await cli(['show', 'raj@zylker.com', '--json', '--store', own.url]);
+      assert.equal(run.code, 0, run.stderr);
+      const views = JSON.parse(run.stdout) as { userName: string }[];
+      assert.deepEqual(
+        views.map((view) => view.userName),
+        ['raj@zylker.com:700001234'],
+      );
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('still finds by id, as one JSON object', async () => {
     const run = await cli(['show', ben.getId() as string, '--json', '--store', store.url]);
     assert.equal(run.code, 0, run.stderr);

@@ -16,7 +16,8 @@ export const keygenCommand = defineCommand({
   help: `Usage: zoho-tokens keygen [id]
 
 Prints a new random 256-bit key as id:base64key on stdout, and on stderr how to use it: put it
-in ZOHO_TOKEN_KEY (first, before the keys it replaces, then run zoho-tokens rekey). The id names
+in ZOHO_TOKEN_KEY (first, before the keys it replaces, then run zoho-tokens rekey; a store not yet
+encrypted is taken in with zoho-tokens rekey --migrate). The id names
 the key in what it encrypts (default: k and today's date, such as k20250601-1a2b3c); 1 to 64
 letters, digits, ".", "_" or "-". Keep the key secret and safe: tokens encrypted under it cannot
 be read without it. It is not stored anywhere.
@@ -35,7 +36,7 @@ Options:
     }
     io.stdout.write(`${key}\n`);
     io.stderr.write(
-      'Put it in ZOHO_TOKEN_KEY (first, before any key it replaces; then run zoho-tokens rekey); keep it secret.\n',
+      'Put it in ZOHO_TOKEN_KEY (first, before any key it replaces; then run zoho-tokens rekey, or rekey --migrate for a store not yet encrypted); keep it secret.\n',
     );
     return ExitCode.OK;
   },

@@ -70,8 +70,11 @@ Options:
   },
 });
 
+/** The user's tokens: saved under that name, or under `email:zgid` as the official SDKs 8.0 name users. */
 function sameUser(name: string | null | undefined, user: string): boolean {
-  return typeof name === 'string' && name.toLowerCase() === user.toLowerCase();
+  if (typeof name !== 'string') return false;
+  const [stored, wanted] = [name.toLowerCase(), user.toLowerCase()];
+  return stored === wanted || (!wanted.includes(':') && stored.startsWith(`${wanted}:`));
 }
 
 function detailsOf(view: TokenView, now: number): string {
