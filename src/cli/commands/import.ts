@@ -20,7 +20,8 @@ export const importCommand = defineCommand({
   help: `Usage: zoho-tokens import <official-csv> [--store URL] [--new-ids]
 
 Reads the token file of an official Zoho SDK's FileStore, exactly as that SDK wrote it: the
-TypeScript SDKs' (header id,user_mail,client_id,…,redirect_url,api_domain), the Node.js SDK
+TypeScript SDKs' (header id,user_mail,client_id,client_secret,refresh_token,access_token,
+grant_token,expiry_time,redirect_url,api_domain; expiry_time in ms since the epoch), the Node.js SDK
 7.0/8.0's (user_name), the legacy Node SDKs' (nine columns, no api_domain, no ids) and the
 Python SDK's (user_name, redirect_uri, values with a comma, quote or line break quoted), with
 LF or CRLF line ends. It saves every token into the store with its matching rules: a token whose
