@@ -25,6 +25,7 @@ import { DEFAULT_EMULATOR_SCOPE, startZohoEmulator, type ZohoEmulator } from 'zo
 import { readOfficialTokenFile } from 'zoho-token-store/stores/file';
 import { SQLiteStore } from 'zoho-token-store/stores/sqlite';
 import { assertNoSecrets, type CliStore, cli, cliStoreKinds, freshCliStore, storedTokens } from './fixtures/cli-run.js';
+import { recordWith } from './fixtures/test-stores.js';
 
 // Every suite is registered before any runs: the probe must not await between them.
 const KINDS = await cliStoreKinds();
@@ -35,19 +36,7 @@ const newPath = (name: string) => join(dir, `${++files}-${name}`);
 
 const CALLBACK = 'http://localhost:3000/oauth/callback';
 /** A token as the file holds it; `id: ''` where the file has none and the store gives one. */
-const row = (fields: Partial<TokenRecord>): TokenRecord => ({
-  id: '',
-  userName: null,
-  clientId: null,
-  clientSecret: null,
-  refreshToken: null,
-  accessToken: null,
-  grantToken: null,
-  expiryTime: null,
-  redirectUrl: null,
-  apiDomain: null,
-  ...fields,
-});
+const row = recordWith;
 
 // What each file holds, read off the files themselves (see the fixtures' README).
 const PYTHON_TOKENS = [

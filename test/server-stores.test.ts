@@ -19,7 +19,7 @@ import { PostgresStore } from 'zoho-token-store/stores/postgres';
 import { RedisStore } from 'zoho-token-store/stores/redis';
 import { describeTokenStoreConformance } from 'zoho-token-store/testing';
 import { LookupCoalescer } from '../src/stores/lookup-coalescer.js';
-import type { TokenRecord } from '../src/token/token-record.js';
+import { recordWith } from './fixtures/test-stores.js';
 
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -508,18 +508,6 @@ function countingStore(kind: Kind, extra: Record<string, unknown> = {}) {
 }
 
 const byUser = (name: string) => new OAuthToken({ userName: name });
-const emptyRecord: TokenRecord = {
-  id: '',
-  userName: null,
-  clientId: null,
-  clientSecret: null,
-  refreshToken: null,
-  accessToken: null,
-  grantToken: null,
-  expiryTime: null,
-  redirectUrl: null,
-  apiDomain: null,
-};
 // Quotes, LIKE and regex characters, a backslash, NUL-free control text, unicode, a value that
 // differs from a stored one only by a trailing space (MySQL compares those as equal), and case.
 const HOSTILE = ["x' OR '1'='1", 'a\\', '%_*?', '$1', 'ü@zylker.com', 'u1@zylker.com ', 'U1@ZYLKER.COM'];
@@ -707,7 +695,7 @@ describe('LookupCoalescer on PostgreSQL', { skip: !up.postgres }, () => {
     new LookupCoalescer(async (_column, values) => {
       queries.push([...values]);
       const { rows } = await admin.postgres.query<{ v: string }>('SELECT v FROM unnest($1::text[]) AS v', [values]);
-      return rows.map(({ v }) => ({ ...emptyRecord, id: v, userName: v }));
+      return rows.map(({ v }) => recordWith({ id: v, userName: v }));
     });
 
   it('tries each lookup of a refused batch alone, so only the one with a NUL fails', async () => {
