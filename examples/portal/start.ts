@@ -17,15 +17,8 @@ for (const warning of config.warnings ?? []) console.error(`portal: warning: ${w
 
 try {
   const portal = await startPortal(config, { log, keys: process.env.ZOHO_TOKEN_KEY });
-  console.log(`Zylker Academy portal on ${portal.url}`);
-  console.log(`  Zoho: ${portal.context.zoho.label}`);
-  console.log(`  tokens: ${portal.storeLabel}`);
-  const stateFile = portal.context.zoho.emulatorStateFile;
-  if (stateFile !== null) {
-    console.log(`  emulator state: ${stateFile} (users stay signed in across restarts; delete it to start afresh)`);
-  }
-  console.log('  Ctrl-C stops it.');
-
+  // Handlers first: until one is installed a SIGTERM kills the process outright, and whoever
+  // waits for the line below may send one as soon as they read it.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -41,6 +34,15 @@ try {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+
+  console.log(`Zylker Academy portal on ${portal.url}`);
+  console.log(`  Zoho: ${portal.context.zoho.label}`);
+  console.log(`  tokens: ${portal.storeLabel}`);
+  const stateFile = portal.context.zoho.emulatorStateFile;
+  if (stateFile !== null) {
+    console.log(`  emulator state: ${stateFile} (users stay signed in across restarts; delete it to start afresh)`);
+  }
+  console.log('  Ctrl-C stops it.');
 } catch (error) {
   // One line, no stack: the message of a config, key or store error names what to fix, never a secret.
   // A configuration to fix (a busy port) exits 2, as a bad variable does; anything else 1.
