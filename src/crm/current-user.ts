@@ -21,12 +21,7 @@ export async function fetchCurrentUserEmail(
   accessToken: string,
   options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
 ): Promise<string | null> {
-  const url = apiUrl(apiDomain, '/crm/v8/users?type=CurrentUser', options.environment);
-  const limits = { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: CRM_MAX_RESPONSE_BYTES };
-  const { response, body } = await callCrm(options.fetch ?? fetch, url, limits, {
-    headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
-  });
-  if (!response.ok) return null;
+  const body = await getCrm(apiDomain, '/crm/v8/users?type=CurrentUser', accessToken, options);
   const email = (body as { users?: { email?: unknown }[] } | null)?.users?.[0]?.email;
   return typeof email === 'string' && email.length > 0 ? email : null;
 }
@@ -46,12 +41,7 @@ export async function fetchOrgZgid(
   accessToken: string,
   options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment } = {},
 ): Promise<string | null> {
-  const url = apiUrl(apiDomain, '/crm/v8/org', options.environment);
-  const limits = { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: CRM_MAX_RESPONSE_BYTES };
-  const { response, body } = await callCrm(options.fetch ?? fetch, url, limits, {
-    headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
-  });
-  if (!response.ok) return null;
+  const body = await getCrm(apiDomain, '/crm/v8/org', accessToken, options);
   const zgid = (body as { org?: { zgid?: unknown }[] } | null)?.org?.[0]?.zgid;
   return (typeof zgid === 'string' || typeof zgid === 'number') && String(zgid).length > 0 ? String(zgid) : null;
 }
@@ -75,4 +65,19 @@ export async function fetchCurrentUserName(
   if (email === null) return null;
   const zgid = await fetchOrgZgid(apiDomain, accessToken, options);
   return zgid === null ? email : `${email}:${zgid}`;
+}
+
+/** The JSON body of a CRM GET, or null when Zoho answers with an error status. */
+async function getCrm(
+  apiDomain: string,
+  path: string,
+  accessToken: string,
+  options: { fetch?: typeof fetch; timeoutMs?: number; environment?: Environment },
+): Promise<unknown> {
+  const url = apiUrl(apiDomain, path, options.environment);
+  const limits = { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: CRM_MAX_RESPONSE_BYTES };
+  const { response, body } = await callCrm(options.fetch ?? fetch, url, limits, {
+    headers: { Authorization: `Zoho-oauthtoken ${accessToken}` },
+  });
+  return response.ok ? body : null;
 }
